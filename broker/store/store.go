@@ -1,0 +1,193 @@
+// Package store opens the broker's DuckDB database and keeps its schema
+// current with embedded, versioned SQL migrations.
+//
+// One DuckDB file in the data directory holds the pulled (pseudonymised)
+// tables, the computed indicators and the registries. Migrations are files
+// named NNNN_name.sql in migrations/; each is applied in its own transaction
+// together with the row that records its version, so a crash can never leave
+// a migration half-applied or applied but unrecorded.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DB is the broker's database. It embeds *sql.DB for queries and keeps the
+// connector so that bulk loaders can open appenders on a raw connection.
+type DB struct {
+	*sql.DB
+	connector *duckdb.Connector
+	path      string
+}
+
+// Open opens (creating if needed) the DuckDB database at path and applies
+// every pending migration. An empty path opens a private in-memory database,
+// which tests use.
+func Open(ctx context.Context, dbPath string) (*DB, error) {
+	connector, err := duckdb.NewConnector(dbPath, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open database %q: %w", dbPath, err)
+	}
+	db := &DB{DB: sql.OpenDB(connector), connector: connector, path: dbPath}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %q: %w", dbPath, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Path is the file the database lives in ("" for in-memory).
+func (db *DB) Path() string { return db.path }
+
+// Close closes the pool and the underlying DuckDB instance.
+func (db *DB) Close() error {
+	err := db.DB.Close()
+	if cerr := db.connector.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// InTx runs fn in one transaction: committed when fn returns nil, rolled
+// back otherwise (and on panic).
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// WithAppender gives fn a DuckDB appender on table, on the dedicated
+// connection conn (so that it sees that connection's temporary tables).
+// The appender is flushed and closed when fn returns nil.
+func WithAppender(ctx context.Context, conn *sql.Conn, table string, fn func(a *duckdb.Appender) error) error {
+	return conn.Raw(func(driverConn any) error {
+		dc, ok := driverConn.(*duckdb.Conn)
+		if !ok {
+			return fmt.Errorf("appender on %s: connection is %T, not DuckDB", table, driverConn)
+		}
+		a, err := duckdb.NewAppender(dc, "", "", table)
+		if err != nil {
+			return fmt.Errorf("appender on %s: %w", table, err)
+		}
+		if err := fn(a); err != nil {
+			a.Close()
+			return err
+		}
+		if err := a.CloseWithCancel(ctx); err != nil {
+			return fmt.Errorf("flush appender on %s: %w", table, err)
+		}
+		return nil
+	})
+}
+
+// Migration is one embedded schema change.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations lists the embedded migrations in version order.
+func Migrations() ([]Migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded migrations: %w", err)
+	}
+	var out []Migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		name := e.Name()
+		num, rest, ok := strings.Cut(strings.TrimSuffix(name, ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration file %s: name must be NNNN_description.sql", name)
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migration files %s and %s share version %d", other, name, v)
+		}
+		seen[v] = name
+		body, err := migrationFiles.ReadFile(path.Join("migrations", name))
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", name, err)
+		}
+		out = append(out, Migration{Version: v, Name: rest, SQL: string(body)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// SchemaVersion is the highest migration applied to the database.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migration`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migration (
+		version INTEGER PRIMARY KEY,
+		name VARCHAR NOT NULL,
+		applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)`); err != nil {
+		return fmt.Errorf("create schema_migration: %w", err)
+	}
+	current, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	all, err := Migrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range all {
+		if m.Version <= current {
+			continue
+		}
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migration (version, name) VALUES (?, ?)`, m.Version, m.Name)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("apply migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+	}
+	return nil
+}
