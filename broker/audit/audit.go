@@ -347,7 +347,7 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 
 // row is an entry as stored.
 type row struct {
-	seq                                        int64
+	seq                                         int64
 	prev, hash, at, kind, actor, object, detail string
 }
 
