@@ -58,11 +58,17 @@ type Measure struct {
 
 // Cell is one combination of categories, one per dimension, in the order of
 // Table.Dimensions. Values align with Table.Measures; NaN means missing.
+//
+// RecordKey is the sum, modulo 2^32, of the cell-key record keys of the
+// people counted in the cell (person.record_key). The release query fills
+// it so that the cell-key method can perturb the cell the same way in every
+// table that contains it; it never leaves the broker, hence no JSON name.
 type Cell struct {
-	Coords []string  `json:"coords"`
-	Count  int64     `json:"count"`
-	Values []float64 `json:"values,omitempty"`
-	Status Status    `json:"status"`
+	Coords    []string  `json:"coords"`
+	Count     int64     `json:"count"`
+	Values    []float64 `json:"values,omitempty"`
+	Status    Status    `json:"status"`
+	RecordKey uint32    `json:"-"`
 }
 
 // Table is a complete table: every combination of categories, marginal
