@@ -125,7 +125,7 @@ func (pr *problem) hypercubes(ctx context.Context) {
 		if n%64 == 0 && ctx.Err() != nil {
 			return
 		}
-		corners, _, ok := pr.bestPattern(i, false)
+		corners, _, _, ok := pr.bestPattern(i, false)
 		if !ok {
 			continue // left to the audit-driven fallback
 		}
@@ -138,7 +138,7 @@ func (pr *problem) hypercubes(ctx context.Context) {
 // bestPattern searches the patterns through cell i for the cheapest one
 // that gives width ≥ p. With onlyWithheld it accepts only patterns whose
 // corners are all withheld already (a certificate for the audit).
-func (pr *problem) bestPattern(i int, onlyWithheld bool) (corners []int, width float64, ok bool) {
+func (pr *problem) bestPattern(i int, onlyWithheld bool) (corners []int, up, down float64, ok bool) {
 	g := pr.g
 	nd := g.Dims()
 	limit := patternBudget(nd)
@@ -176,7 +176,7 @@ func (pr *problem) bestPattern(i int, onlyWithheld bool) (corners []int, width f
 			}
 		}
 		if len(sc) == 0 {
-			return nil, 0, false
+			return nil, 0, 0, false
 		}
 		sort.SliceStable(sc, func(a, b int) bool { return sc[a].cost < sc[b].cost })
 		if len(sc) > limit {
@@ -190,7 +190,7 @@ func (pr *problem) bestPattern(i int, onlyWithheld bool) (corners []int, width f
 	p := float64(pr.opt.P)
 	bestCost := math.Inf(1)
 	var best []int
-	bestWidth := 0.0
+	bestUp, bestDown := 0.0, 0.0
 	choice := make([]int, nd)
 	at := make([]int, nd)
 	buf := make([]int, 0, 64)
@@ -242,7 +242,7 @@ func (pr *problem) bestPattern(i int, onlyWithheld bool) (corners []int, width f
 			// totals included) the cell is unbounded above.
 			w := up + down
 			if w >= p {
-				bestCost, bestWidth = cost, w
+				bestCost, bestUp, bestDown = cost, up, down
 				best = append(best[:0], buf...)
 			}
 		}
@@ -260,9 +260,9 @@ func (pr *problem) bestPattern(i int, onlyWithheld bool) (corners []int, width f
 		}
 	}
 	if best == nil {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
-	return best, bestWidth, true
+	return best, bestUp, bestDown, true
 }
 
 // patternBudget keeps the product of candidate moves near a few thousand

@@ -46,7 +46,7 @@ type Options struct {
 	// connected set of suppressed cells up to this size is audited exactly;
 	// a larger one is audited per primary cell over its neighbourhood with
 	// the other suppressed cells taken as known to the attacker, which can
-	// only narrow the interval, so the audit stays sound. 0 means 40.
+	// only narrow the interval, so the audit stays sound. 0 means 28.
 	AuditCells int
 }
 
@@ -64,7 +64,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("rounding base %d: want 0 (none) or more", o.RoundingBase)
 	}
 	if o.AuditCells <= 0 {
-		o.AuditCells = 40
+		o.AuditCells = 28
 	}
 	return o, nil
 }
@@ -100,6 +100,7 @@ func Protect(ctx context.Context, t *cube.Table, opt Options) (Report, error) {
 		return Report{}, err
 	}
 	pr.markPrimary(true)
+	pr.certify = true
 	rep := Report{Cells: len(t.Cells)}
 	if pr.prim[pr.grand] {
 		return rep, fmt.Errorf("%w: the grand total %d is itself below the threshold %d", ErrUnprotectable, pr.val[pr.grand], opt.K)
@@ -151,6 +152,7 @@ type problem struct {
 	prim     []bool // must be protected
 	grand    int
 	moves    [][][]move // per dimension and category: balanced moves through it
+	certify  bool       // accept a withheld protecting pattern instead of an LP
 }
 
 func newProblem(t *cube.Table, opt Options) (*problem, error) {
