@@ -1,0 +1,489 @@
+// Package policies holds the privacy officer's rules — who may receive which
+// aggregate, for which purpose, with which protection — as OPA/Rego v1
+// policy, and the Go engine that loads, checks and evaluates them.
+//
+// The Rego files beside this one are the policy: readable, annotated with
+// their legal basis, and tested apart from the Go code (`opa test
+// --fail-on-empty policies/`). The engine compiles a policy version once
+// into a prepared query, and refuses a version that does not compile, whose
+// rules lack their documentation or tests, or whose own tests fail; the
+// running version keeps serving until a good one replaces it. Every
+// decision can be recorded in the audit log with the version that took it,
+// and the logged decisions of a period can be replayed against a candidate
+// version to show which would flip.
+package policies
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/loader"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/kunnskapskommunen/folkekommune/broker/audit"
+)
+
+// Embedded is the policy the broker ships with.
+//
+//go:embed *.rego data.json
+var Embedded embed.FS
+
+// Query is the policy's one entry point.
+const Query = "data.folkekommune.decision.result"
+
+// Version is one compiled, checked and tested policy.
+type Version struct {
+	Hash     string    // SHA-256 over the policy's files and data
+	Source   string    // "embedded" or the directory it was loaded from
+	LoadedAt time.Time // when it was compiled
+	Rules    []Rule    // every rule with its documentation, tests and coverage
+	Tests    TestReport
+	Files    []string // the files hashed, in hash order
+
+	query   rego.PreparedEvalQuery
+	mask    []string // JSON pointers masked before logging
+	modules map[string]*ast.Module
+}
+
+// Short is the first 12 hex digits of the hash, enough to tell versions apart.
+func (v *Version) Short() string {
+	if len(v.Hash) < 12 {
+		return v.Hash
+	}
+	return v.Hash[:12]
+}
+
+// Engine evaluates requests against the running policy version.
+type Engine struct {
+	cur   atomic.Pointer[Version]
+	audit *audit.Log
+	now   func() time.Time
+}
+
+// LoadEmbedded loads the policy compiled into the broker.
+func LoadEmbedded(ctx context.Context) (*Engine, error) {
+	v, err := Compile(ctx, Embedded, "embedded")
+	if err != nil {
+		return nil, err
+	}
+	return newEngine(v), nil
+}
+
+// LoadDir loads the policy in dir (Rego files, their tests, data.json).
+func LoadDir(ctx context.Context, dir string) (*Engine, error) {
+	v, err := CompileDir(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	return newEngine(v), nil
+}
+
+func newEngine(v *Version) *Engine {
+	e := &Engine{now: time.Now}
+	e.cur.Store(v)
+	return e
+}
+
+// CompileDir compiles, checks and tests the policy in dir.
+func CompileDir(ctx context.Context, dir string) (*Version, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("policy directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("policy directory %s is not a directory", dir)
+	}
+	return Compile(ctx, os.DirFS(dir), dir)
+}
+
+// Compile turns the policy files in fsys into a Version: it parses and
+// compiles them, checks that every rule carries its documentation and its
+// allow and deny tests, runs the tests with coverage, and prepares the
+// decision query. Any failure refuses the whole version, with OPA's message.
+func Compile(ctx context.Context, fsys fs.FS, source string) (*Version, error) {
+	hash, files, err := hashFiles(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", source, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("policy %s: no .rego files", source)
+	}
+	loaded, err := loader.NewFileLoader().
+		WithFS(fsys).
+		WithRegoVersion(ast.RegoV1).
+		WithProcessAnnotation(true).
+		Filtered([]string{"."}, skipHidden)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s does not load: %w", source, err)
+	}
+	all := loaded.ParsedModules()
+	policy := map[string]*ast.Module{}
+	for name, m := range all {
+		if !strings.HasSuffix(name, "_test.rego") {
+			policy[name] = m
+		}
+	}
+	compiler := ast.NewCompiler().
+		WithDefaultRegoVersion(ast.RegoV1).
+		WithEnablePrintStatements(false)
+	if compiler.Compile(policy); compiler.Failed() {
+		return nil, fmt.Errorf("policy %s does not compile: %w", source, compiler.Errors)
+	}
+	rules, err := documentRules(compiler)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", source, err)
+	}
+	tests, cov, err := runTests(ctx, all, loaded.Documents, policy)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", source, err)
+	}
+	attachTests(rules, tests, cov)
+	if err := requireTests(rules, tests); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", source, err)
+	}
+	if tests.Failed > 0 {
+		return nil, fmt.Errorf("policy %s fails its own tests: %s", source, strings.Join(tests.failures(), "; "))
+	}
+	store := inmem.NewFromObject(loaded.Documents)
+	pq, err := rego.New(
+		rego.Query(Query),
+		rego.Compiler(compiler),
+		rego.Store(store),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: prepare %s: %w", source, Query, err)
+	}
+	return &Version{
+		Hash: hash, Source: source, LoadedAt: time.Now().UTC(),
+		Rules: rules, Tests: tests, Files: files,
+		query: pq, mask: maskPaths(loaded.Documents), modules: policy,
+	}, nil
+}
+
+// skipHidden keeps editor and VCS files out, as opa does not read them either.
+func skipHidden(_ string, info fs.FileInfo, _ int) bool {
+	return strings.HasPrefix(info.Name(), ".") && info.Name() != "."
+}
+
+// hashFiles is the policy version: SHA-256 over every Rego and data file,
+// path and content, in path order.
+func hashFiles(fsys fs.FS) (string, []string, error) {
+	var files []string
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != "." && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		switch path.Ext(p) {
+		case ".rego", ".json", ".yaml", ".yml":
+			if !strings.HasPrefix(d.Name(), ".") {
+				files = append(files, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	sort.Strings(files)
+	h := sha256.New()
+	regos := 0
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return "", nil, err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", f, len(b))
+		h.Write(b)
+		if path.Ext(f) == ".rego" {
+			regos++
+		}
+	}
+	if regos == 0 {
+		return "", nil, nil
+	}
+	return hex.EncodeToString(h.Sum(nil)), files, nil
+}
+
+// maskPaths reads data.folkekommune.config.log_mask.
+func maskPaths(docs map[string]any) []string {
+	fk, _ := docs["folkekommune"].(map[string]any)
+	cfg, _ := fk["config"].(map[string]any)
+	list, _ := cfg["log_mask"].([]any)
+	var out []string
+	for _, p := range list {
+		if s, ok := p.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Current is the running policy version.
+func (e *Engine) Current() *Version { return e.cur.Load() }
+
+// SetAudit makes the engine record every decision and policy change in log.
+func (e *Engine) SetAudit(log *audit.Log) { e.audit = log }
+
+// Reload compiles, checks and tests the policy in dir and, only if all of
+// that succeeds, makes it the running version. On failure the old version
+// keeps serving and the error carries OPA's message.
+func (e *Engine) Reload(ctx context.Context, dir string) (*Version, error) {
+	v, err := CompileDir(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	return v, e.Switch(ctx, v)
+}
+
+// Switch makes v the running version and records the change.
+func (e *Engine) Switch(ctx context.Context, v *Version) error {
+	old := e.cur.Swap(v)
+	if e.audit == nil || old.Hash == v.Hash {
+		return nil
+	}
+	_, err := e.audit.Append(ctx, nil, audit.Event{
+		Kind: audit.KindPolicyChange, Actor: "system", Object: v.Hash,
+		Detail: map[string]any{
+			"from": old.Hash, "to": v.Hash, "source": v.Source,
+			"tests_passed": v.Tests.Passed, "coverage": v.Tests.Coverage,
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("record policy change: %w", err)
+	}
+	return nil
+}
+
+// Watch polls dir every interval and reloads the policy when its files
+// change. A version that fails is reported through onError and not
+// retried until the files change again. Watch returns when ctx ends.
+func (e *Engine) Watch(ctx context.Context, dir string, interval time.Duration, onError func(error)) {
+	tried := e.Current().Hash
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h, _, err := hashFiles(os.DirFS(dir))
+		if err != nil || h == tried {
+			continue
+		}
+		tried = h
+		if _, err := e.Reload(ctx, dir); err != nil && onError != nil {
+			onError(err)
+		}
+	}
+}
+
+// Decide evaluates in against the running policy and, when the engine has
+// an audit log, records the decision. A decision that cannot be taken is a
+// denial: on error the returned decision denies with code policy_error.
+func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
+	if in.Context.Time.IsZero() {
+		in.Context.Time = e.now()
+	}
+	doc := in.doc()
+	d, err := e.Current().evaluate(ctx, doc, e.now())
+	if e.audit != nil {
+		if lerr := e.record(ctx, d, doc, in.Subject.ID); lerr != nil {
+			// A decision that cannot be logged must not be acted on.
+			return denied(d, lerr), errors.Join(err, lerr)
+		}
+	}
+	return d, err
+}
+
+// WhatIf evaluates a hypothetical request, given as the JSON document the
+// policy reads, without logging it or releasing anything. Malformed
+// documents are evaluated as they are and denied by the policy.
+func (e *Engine) WhatIf(ctx context.Context, doc map[string]any) (Decision, error) {
+	return e.Current().evaluate(ctx, doc, e.now())
+}
+
+// Evaluate takes a decision on a raw input document with this version.
+func (v *Version) Evaluate(ctx context.Context, doc map[string]any) (Decision, error) {
+	return v.evaluate(ctx, doc, time.Now())
+}
+
+func (v *Version) evaluate(ctx context.Context, doc map[string]any, now time.Time) (Decision, error) {
+	d := Decision{ID: newID(), Time: now.UTC(), PolicyVersion: v.Hash}
+	val, err := ast.InterfaceToValue(doc)
+	if err != nil {
+		return denied(d, err), fmt.Errorf("policy input: %w", err)
+	}
+	rs, err := v.query.Eval(ctx, rego.EvalParsedInput(val))
+	if err != nil {
+		return denied(d, err), fmt.Errorf("evaluate policy %s: %w", v.Short(), err)
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		err := fmt.Errorf("policy %s gave no decision", v.Short())
+		return denied(d, err), err
+	}
+	res, ok := rs[0].Expressions[0].Value.(map[string]any)
+	if !ok {
+		err := fmt.Errorf("policy %s gave a %T, not a decision object", v.Short(), rs[0].Expressions[0].Value)
+		return denied(d, err), err
+	}
+	if err := d.fill(res); err != nil {
+		err = fmt.Errorf("policy %s: %w", v.Short(), err)
+		return denied(d, err), err
+	}
+	return d, nil
+}
+
+func (e *Engine) record(ctx context.Context, d Decision, doc map[string]any, actor string) error {
+	if actor == "" {
+		actor = "anonymous"
+	}
+	_, err := e.audit.Append(ctx, nil, audit.Event{
+		Kind: audit.KindDecision, Actor: actor, Object: d.ID,
+		Detail: DecisionDetail(d, Mask(doc, e.Current().mask)),
+	})
+	return err
+}
+
+// DecisionDetail is what the audit log keeps of a decision: the masked
+// input, the outcome, the reason codes, the obligations and the policy
+// version. Callers that log decisions in their own transaction use it.
+func DecisionDetail(d Decision, maskedInput map[string]any) map[string]any {
+	codes := func(fs []Finding) []any {
+		out := make([]any, len(fs))
+		for i, f := range fs {
+			out[i] = f.Code
+		}
+		return out
+	}
+	return map[string]any{
+		"input":          maskedInput,
+		"outcome":        d.Outcome(),
+		"deny":           codes(d.Deny),
+		"review_reasons": codes(d.ReviewReasons),
+		"obligations":    d.Obligations.doc(),
+		"policy_version": d.PolicyVersion,
+		"decided_at":     d.Time.Format(time.RFC3339Nano),
+	}
+}
+
+// Mask returns a copy of doc with the values at the given JSON pointers
+// replaced by a keyless SHA-256 pseudonym. The pseudonym is consistent, so a
+// replayed decision still sees that the subject is or is not among the
+// project's members; it is pseudonymisation of user ids, not anonymisation.
+func Mask(doc map[string]any, pointers []string) map[string]any {
+	out := deepCopy(doc).(map[string]any)
+	for _, p := range pointers {
+		parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+		maskAt(out, parts)
+	}
+	return out
+}
+
+func maskAt(m map[string]any, parts []string) {
+	if len(parts) == 0 {
+		return
+	}
+	v, ok := m[parts[0]]
+	if !ok {
+		return
+	}
+	if len(parts) > 1 {
+		if child, ok := v.(map[string]any); ok {
+			maskAt(child, parts[1:])
+		}
+		return
+	}
+	m[parts[0]] = maskValue(v)
+}
+
+func maskValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return Pseudonym(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = maskValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = maskValue(e)
+		}
+		return out
+	default:
+		return "masked"
+	}
+}
+
+// Pseudonym is the masked form of a logged value.
+func Pseudonym(s string) string {
+	sum := sha256.Sum256([]byte("folkekommune/audit-mask\x00" + s))
+	// Letters-first encoding keeps the pseudonym from ever looking like a
+	// personal identity number.
+	const alphabet = "abcdefghijkmnpqrstuvwxyz"
+	var b strings.Builder
+	b.WriteString("masked:")
+	for _, c := range sum[:12] {
+		b.WriteByte(alphabet[int(c)%len(alphabet)])
+	}
+	return b.String()
+}
+
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+func newID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return "dec-" + hex.EncodeToString(b[:])
+}
+
+// ParseInput reads a request document (what-if files, logged inputs). It
+// only checks that the text is a JSON object; the policy judges the rest.
+func ParseInput(b []byte) (map[string]any, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("request is not a JSON object: %w", err)
+	}
+	return doc, nil
+}
