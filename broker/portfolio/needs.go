@@ -81,7 +81,7 @@ func (r *Registry) AddNeed(ctx context.Context, a Actor, n Need) (Need, error) {
 			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, n.Title, n.Description, n.Municipality, n.ServiceArea, string(n.IdentifiedOn), n.Status, a.ID).Scan(&n.ID); err != nil {
 			return fmt.Errorf("insert knowledge need: %w", err)
 		}
-		return r.Audit(ctx, tx, AuditEvent{Kind: "need.update", Actor: a.ID, Object: fmt.Sprintf("need/%d", n.ID), Detail: map[string]any{"action": "create", "title": n.Title}})
+		return r.Audit(ctx, tx, AuditEvent{Kind: "need.update", Actor: AuditRef(a), Object: fmt.Sprintf("need/%d", n.ID), Detail: map[string]any{"action": "create", "title": n.Title}})
 	})
 	return n, err
 }
@@ -106,7 +106,7 @@ func (r *Registry) SetNeedStatus(ctx context.Context, a Actor, id int64, status 
 		if _, err := tx.ExecContext(ctx, `UPDATE knowledge_need SET status = ? WHERE id = ?`, status, id); err != nil {
 			return fmt.Errorf("update knowledge need %d: %w", id, err)
 		}
-		return r.Audit(ctx, tx, AuditEvent{Kind: "need.update", Actor: a.ID, Object: fmt.Sprintf("need/%d", id), Detail: map[string]any{"action": "status", "from": n.Status, "to": status}})
+		return r.Audit(ctx, tx, AuditEvent{Kind: "need.update", Actor: AuditRef(a), Object: fmt.Sprintf("need/%d", id), Detail: map[string]any{"action": "status", "from": n.Status, "to": status}})
 	})
 }
 

@@ -137,7 +137,7 @@ func (r *Registry) CreateTx(ctx context.Context, tx *sql.Tx, a Actor, p Project)
 	if err := writeChildren(ctx, tx, &p); err != nil {
 		return p, err
 	}
-	return p, r.Audit(ctx, tx, AuditEvent{Kind: "project.update", Actor: a.ID, Object: p.Ref(), Detail: map[string]any{"action": "create", "status": p.Status, "title": p.Title}})
+	return p, r.Audit(ctx, tx, AuditEvent{Kind: "project.update", Actor: AuditRef(a), Object: p.Ref(), Detail: map[string]any{"action": "create", "status": p.Status, "title": p.Title}})
 }
 
 // Ref is the project's reference in audit entries and notifications.
@@ -199,7 +199,7 @@ func (r *Registry) Update(ctx context.Context, a Actor, p Project) (Project, err
 		if reapprove {
 			detail["data_access"] = "requested"
 		}
-		return r.Audit(ctx, tx, AuditEvent{Kind: "project.update", Actor: a.ID, Object: p.Ref(), Detail: detail})
+		return r.Audit(ctx, tx, AuditEvent{Kind: "project.update", Actor: AuditRef(a), Object: p.Ref(), Detail: detail})
 	})
 	return p, err
 }
@@ -286,7 +286,7 @@ func (r *Registry) Transition(ctx context.Context, a Actor, id int64, action, no
 		if note != "" {
 			detail["note"] = note
 		}
-		if err := r.Audit(ctx, tx, AuditEvent{Kind: t.Audit, Actor: a.ID, Object: p.Ref(), Detail: detail}); err != nil {
+		if err := r.Audit(ctx, tx, AuditEvent{Kind: t.Audit, Actor: AuditRef(a), Object: p.Ref(), Detail: detail}); err != nil {
 			return err
 		}
 		return r.notifyProject(ctx, tx, &p, t, note, now)

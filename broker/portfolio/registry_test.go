@@ -177,7 +177,7 @@ func TestProjectWorkflowTransitions(t *testing.T) {
 				return
 			}
 			last := entries[len(entries)-1]
-			if last.Kind != "project.update" || last.Actor != tc.actor.ID || last.Object != p.Ref() || !strings.Contains(last.Detail, `"action":"`+tc.action+`"`) {
+			if last.Kind != "project.update" || last.Actor != portfolio.AuditRef(tc.actor) || last.Object != p.Ref() || !strings.Contains(last.Detail, `"action":"`+tc.action+`"`) {
 				t.Fatalf("audit entry = %+v", last)
 			}
 		})
@@ -269,7 +269,7 @@ func TestAccessWorkflow(t *testing.T) {
 						t.Fatalf("step %d: data access %q, want %q", i, got.DataAccess, s.want)
 					}
 					e := trail.entries(t)
-					if len(e) != before+1 || e[before].Kind != "approval" || e[before].Actor != s.actor.ID {
+					if len(e) != before+1 || e[before].Kind != "approval" || e[before].Actor != portfolio.AuditRef(s.actor) {
 						t.Fatalf("step %d: audit entries %v", i, e[before:])
 					}
 				}

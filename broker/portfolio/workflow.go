@@ -1,8 +1,11 @@
 package portfolio
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Roles of the broker's users.
@@ -179,3 +182,21 @@ type NotFoundError struct {
 }
 
 func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %d does not exist", e.Kind, e.ID) }
+
+// AuditRef is how actor is named in the audit log. An actor known by an
+// e-mail address (a researcher without an account) is named by a hash of
+// it, so that erasing the person never needs an edit of the append-only
+// log, and the log never holds the address.
+func AuditRef(a Actor) string {
+	if strings.Contains(a.ID, "@") {
+		return EmailRef(a.ID)
+	}
+	return a.ID
+}
+
+// EmailRef is the pseudonymous reference for an e-mail address: the first
+// 16 hex digits of SHA-256 over the lower-cased address.
+func EmailRef(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return "email:" + hex.EncodeToString(sum[:8])
+}
