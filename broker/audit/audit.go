@@ -24,8 +24,8 @@
 // verification, since the log cannot see the caller's commit.
 //
 // Nothing in the log may identify a person: Append refuses detail that holds
-// a field named like an identifier or a value shaped like a Norwegian
-// personal identity number.
+// a field named like an identifier or a Norwegian personal identity number
+// (11 digits with valid check digits, standing as a word of its own).
 package audit
 
 import (
@@ -215,9 +215,9 @@ func hashEntry(seq int64, prev, at, kind, actor, object, detailJSON string) stri
 }
 
 var (
-	// fnrShape matches an 11-digit number standing alone: the shape of a
-	// fødselsnummer or D-number.
-	fnrShape = regexp.MustCompile(`(^|[^0-9])[0-9]{11}([^0-9]|$)`)
+	// token splits text into words; a personal identity number is a word
+	// of its own, never part of a longer one such as a hex checksum.
+	token = regexp.MustCompile(`[0-9A-Za-z]+`)
 	// identifierKeys are detail fields that by their name carry a person's
 	// identifier.
 	identifierKeys = map[string]bool{
@@ -234,7 +234,7 @@ func validateEvent(e Event) error {
 		return fmt.Errorf("audit %s event has no actor (use \"system\" for the broker itself)", e.Kind)
 	}
 	for _, s := range []string{e.Actor, e.Object} {
-		if fnrShape.MatchString(s) {
+		if holdsIdentityNumber(s) {
 			return fmt.Errorf("audit %s event: actor or object looks like a personal identity number; record a pseudonymous reference instead", e.Kind)
 		}
 	}
@@ -267,15 +267,66 @@ func checkDetail(kind, path string, v any) error {
 			}
 		}
 	case string:
-		if fnrShape.MatchString(x) {
-			return fmt.Errorf("audit %s event: field %s holds an 11-digit number shaped like a personal identity number; record a pseudonymous reference instead", kind, path)
+		if holdsIdentityNumber(x) {
+			return fmt.Errorf("audit %s event: field %s holds a personal identity number; record a pseudonymous reference instead", kind, path)
 		}
-	case int64, int, uint64:
-		if s := fmt.Sprint(x); len(s) == 11 {
-			return fmt.Errorf("audit %s event: field %s holds an 11-digit number shaped like a personal identity number; record a pseudonymous reference instead", kind, path)
+	case int64, int, uint64, float64:
+		if holdsIdentityNumber(fmt.Sprintf("%.0f", toFloat(x))) {
+			return fmt.Errorf("audit %s event: field %s holds a personal identity number; record a pseudonymous reference instead", kind, path)
 		}
 	}
 	return nil
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case int:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return 0
+}
+
+// holdsIdentityNumber reports whether s contains, as a word of its own, an
+// 11-digit number with valid mod-11 check digits: a fødselsnummer, D-number
+// or synthetic number. Checksums and ids that merely contain digit runs are
+// not flagged, so hashes can be logged.
+func holdsIdentityNumber(s string) bool {
+	for _, w := range token.FindAllString(s, -1) {
+		if len(w) == 11 && validCheckDigits(w) {
+			return true
+		}
+	}
+	return false
+}
+
+func validCheckDigits(w string) bool {
+	var d [11]int
+	for i := range 11 {
+		if w[i] < '0' || w[i] > '9' {
+			return false
+		}
+		d[i] = int(w[i] - '0')
+	}
+	check := func(weights []int) int {
+		sum := 0
+		for i, wt := range weights {
+			sum += wt * d[i]
+		}
+		k := 11 - sum%11
+		if k == 11 {
+			k = 0
+		}
+		return k
+	}
+	k1 := check([]int{3, 7, 6, 1, 8, 9, 4, 5, 2})
+	k2 := check([]int{5, 4, 3, 2, 7, 6, 5, 4, 3, 2})
+	return k1 == d[9] && k2 == d[10]
 }
 
 // Filter selects entries for List. Zero fields select everything.

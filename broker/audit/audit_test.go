@@ -232,10 +232,11 @@ func TestAppendRefusesIdentifiers(t *testing.T) {
 		ev   Event
 		want string
 	}{
-		{"fnr-shaped value", Event{Kind: KindDecision, Actor: "u", Detail: map[string]any{"note": "person 01019012345 asked"}}, "detail.note"},
+		{"fnr-shaped value", Event{Kind: KindDecision, Actor: "u", Detail: map[string]any{"note": "person 15038543226 asked"}}, "detail.note"},
 		{"identifier field", Event{Kind: KindDecision, Actor: "u", Detail: map[string]any{"filters": map[string]any{"pid": "x"}}}, "detail.filters.pid"},
-		{"fnr in a list", Event{Kind: KindDecision, Actor: "u", Detail: map[string]any{"ids": []any{"a", "01019012345"}}}, "detail.ids[1]"},
-		{"fnr as object", Event{Kind: KindRelease, Actor: "u", Object: "01019012345"}, "actor or object"},
+		{"fnr in a list", Event{Kind: KindDecision, Actor: "u", Detail: map[string]any{"ids": []any{"a", "01819012365"}}}, "detail.ids[1]"},
+		{"fnr as object", Event{Kind: KindRelease, Actor: "u", Object: "15038543226"}, "actor or object"},
+		{"fnr as number", Event{Kind: KindDecision, Actor: "u", Detail: map[string]any{"n": int64(15038543226)}}, "detail.n"},
 		{"no kind", Event{Actor: "u"}, "no kind"},
 		{"no actor", Event{Kind: KindPull}, "no actor"},
 	}
@@ -249,6 +250,16 @@ func TestAppendRefusesIdentifiers(t *testing.T) {
 	}
 	if h, _ := l.Head(context.Background()); h.Seq != 0 {
 		t.Fatalf("refused events were written: head %d", h.Seq)
+	}
+	// Checksums, hashes and ids with digit runs are not identifiers.
+	ok := Event{Kind: KindPull, Actor: "system", Object: "extract-12345678901", Detail: map[string]any{
+		"sha256":    "a15038543226b" + strings.Repeat("0", 51),
+		"digits":    "150385432260",
+		"count":     12345678901,
+		"bad_check": "15038543227",
+	}}
+	if _, err := l.Append(context.Background(), nil, ok); err != nil {
+		t.Fatalf("harmless detail refused: %v", err)
 	}
 }
 
