@@ -2,13 +2,12 @@ package inquiry_test
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kunnskapskommunen/folkekommune/broker/audit"
 	"github.com/kunnskapskommunen/folkekommune/broker/inquiry"
 	"github.com/kunnskapskommunen/folkekommune/broker/notify"
 	"github.com/kunnskapskommunen/folkekommune/broker/notify/smtptest"
@@ -27,18 +26,10 @@ type env struct {
 
 func (e *env) now() time.Time { return e.clock }
 
-func (e *env) audit(ctx context.Context, tx *sql.Tx, ev portfolio.AuditEvent) error {
-	d, err := json.Marshal(ev.Detail)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO test_audit VALUES (?, ?, ?, ?)`, ev.Kind, ev.Actor, ev.Object, string(d))
-	return err
-}
 
 func (e *env) entries(t *testing.T) []entry {
 	t.Helper()
-	rows, err := e.db.Query(`SELECT kind, actor, object, detail FROM test_audit ORDER BY rowid`)
+	rows, err := e.db.Query(`SELECT kind, actor, object, detail FROM audit_log ORDER BY seq`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +86,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.Exec(`CREATE TABLE test_audit (kind VARCHAR, actor VARCHAR, object VARCHAR, detail VARCHAR)`); err != nil {
-		t.Fatal(err)
-	}
 	e := &env{db: db, clock: time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)} // a Monday
-	e.port = portfolio.New(db, e.audit)
+	e.port = portfolio.New(db, portfolio.AuditLog(audit.New(db)))
 	e.port.Now = e.now
 	e.inq = inquiry.New(e.port)
 	for _, c := range []inquiry.Contact{
@@ -600,7 +588,7 @@ func TestConversionIsAtomic(t *testing.T) {
 func allText(t *testing.T, db *store.DB) string {
 	t.Helper()
 	var b strings.Builder
-	for _, table := range []string{"inquiry", "inquiry_assignment", "rd_contact", "project", "project_person", "project_member", "knowledge_need", "outbox", "test_audit"} {
+	for _, table := range []string{"inquiry", "inquiry_assignment", "rd_contact", "project", "project_person", "project_member", "knowledge_need", "outbox", "audit_log"} {
 		rows, err := db.Query(`SELECT * FROM ` + table)
 		if err != nil {
 			t.Fatal(err)
@@ -666,6 +654,10 @@ func TestErasePersonRemovesThemEverywhere(t *testing.T) {
 	last := entries[len(entries)-1]
 	if last.Kind != "person.erase" || last.Object != portfolio.EmailRef("kari.forsker@uib.no") {
 		t.Fatalf("erasure audit entry = %+v", last)
+	}
+	// Erasure never touches the audit log, whose chain still verifies.
+	if v, err := audit.New(e.db).Verify(ctx); err != nil || !v.OK || v.Entries != int64(len(entries)) {
+		t.Fatalf("audit chain after erasure: %+v, %v", v, err)
 	}
 	// The anonymised inquiry still counts; the project stays.
 	if list, _ := e.inq.List(ctx, admin); len(list) != 2 || list[0].ResearcherName != inquiry.ErasedName {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kunnskapskommunen/folkekommune/broker/audit"
 	"github.com/kunnskapskommunen/folkekommune/broker/catalog"
 	"github.com/kunnskapskommunen/folkekommune/broker/notify"
 	"github.com/kunnskapskommunen/folkekommune/broker/store"
@@ -399,4 +400,12 @@ func (r *Registry) AccessApproval(ctx context.Context, id int64) (Approval, erro
 		ap.Members = []string{}
 	}
 	return ap, nil
+}
+
+// AuditLog adapts the broker's audit log to the registries' Auditor.
+func AuditLog(l *audit.Log) Auditor {
+	return func(ctx context.Context, tx *sql.Tx, e AuditEvent) error {
+		_, err := l.Append(ctx, tx, audit.Event{Kind: e.Kind, Actor: e.Actor, Object: e.Object, Detail: e.Detail})
+		return err
+	}
 }

@@ -9,29 +9,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kunnskapskommunen/folkekommune/broker/audit"
 	"github.com/kunnskapskommunen/folkekommune/broker/notify"
 	"github.com/kunnskapskommunen/folkekommune/broker/portfolio"
 	"github.com/kunnskapskommunen/folkekommune/broker/store"
 )
 
-// auditTrail is an audit log kept in the test's own table, written in the
-// change's transaction like the broker's.
+// auditTrail reads the broker's real audit log back.
 type auditTrail struct{ db *store.DB }
-
-func (a auditTrail) append(ctx context.Context, tx *sql.Tx, e portfolio.AuditEvent) error {
-	d, err := json.Marshal(e.Detail)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO test_audit VALUES (?, ?, ?, ?)`, e.Kind, e.Actor, e.Object, string(d))
-	return err
-}
 
 type entry struct{ Kind, Actor, Object, Detail string }
 
 func (a auditTrail) entries(t *testing.T) []entry {
 	t.Helper()
-	rows, err := a.db.Query(`SELECT kind, actor, object, detail FROM test_audit ORDER BY rowid`)
+	rows, err := a.db.Query(`SELECT kind, actor, object, detail FROM audit_log ORDER BY seq`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,11 +43,8 @@ func newRegistry(t *testing.T) (*portfolio.Registry, auditTrail) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.Exec(`CREATE TABLE test_audit (kind VARCHAR, actor VARCHAR, object VARCHAR, detail VARCHAR)`); err != nil {
-		t.Fatal(err)
-	}
 	trail := auditTrail{db}
-	r := portfolio.New(db, trail.append)
+	r := portfolio.New(db, portfolio.AuditLog(audit.New(db)))
 	r.Now = func() time.Time { return time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC) }
 	return r, trail
 }
