@@ -26,7 +26,6 @@ type env struct {
 
 func (e *env) now() time.Time { return e.clock }
 
-
 func (e *env) entries(t *testing.T) []entry {
 	t.Helper()
 	rows, err := e.db.Query(`SELECT kind, actor, object, detail FROM audit_log ORDER BY seq`)
