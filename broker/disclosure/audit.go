@@ -320,14 +320,35 @@ func solve(c []float64, A *mat.Dense, b []float64, basis []int) (f float64, x []
 	}()
 	f, x, err := lp.Simplex(c, A, b, 1e-10, basis)
 	switch {
-	case err == nil:
-		return f, x, false, true
 	case errors.Is(err, lp.ErrUnbounded):
 		return f, nil, true, true
-	case x != nil && !math.IsNaN(f):
+	case x != nil && !math.IsNaN(f) && feasible(A, b, x):
+		// Any feasible point bounds the optimum from the safe side; only
+		// one that breaks the constraints could widen the interval.
 		return f, x, false, true
 	}
 	return 0, nil, false, false
+}
+
+// feasible checks A x = b and x ≥ 0 within a tolerance far below one
+// person.
+func feasible(A *mat.Dense, b, x []float64) bool {
+	for _, v := range x {
+		if v < -1e-6 {
+			return false
+		}
+	}
+	m, n := A.Dims()
+	for i := range m {
+		s := 0.0
+		for j := range n {
+			s += A.At(i, j) * x[j]
+		}
+		if math.Abs(s-b[i]) > 1e-6*(1+math.Abs(b[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 // independent returns a maximal set of linearly independent rows: the

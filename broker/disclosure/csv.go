@@ -1,6 +1,7 @@
 package disclosure
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -61,15 +62,21 @@ func ReadCSV(r io.Reader, parents map[string]map[string]string) (*CSVTable, erro
 		}
 	}
 	out := &CSVTable{Table: t}
+	lastLine := 1
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("line %d: %w", pe.StartLine, err)
+			}
+			return nil, fmt.Errorf("after line %d: %w", lastLine, err)
 		}
+		line, _ := cr.FieldPos(0)
+		lastLine = line
 		c := cube.Cell{Coords: make([]string, nd), Status: cube.Published}
 		for j := range nd {
 			code := strings.TrimSpace(rec[j])
@@ -170,4 +177,25 @@ func WriteCSV(w io.Writer, t *cube.Table) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// ProtectCSV is the protect command: it reads the contract's CSV from r,
+// checks it, protects it and writes the result to w. Nothing is written
+// when the input is refused or the table cannot be protected.
+func ProtectCSV(ctx context.Context, r io.Reader, w io.Writer, opt Options, parents map[string]map[string]string) (Report, error) {
+	if _, err := opt.withDefaults(); err != nil {
+		return Report{}, err
+	}
+	ct, err := ReadCSV(r, parents)
+	if err != nil {
+		return Report{}, err
+	}
+	if err := ct.Check(); err != nil {
+		return Report{}, err
+	}
+	rep, err := Protect(ctx, ct.Table, opt)
+	if err != nil {
+		return rep, err
+	}
+	return rep, WriteCSV(w, ct.Table)
 }
