@@ -10,10 +10,13 @@ import (
 	"unicode/utf8"
 )
 
-// markup matches the start of an HTML tag, comment or entity-encoded tag:
-// text fields are plain text, and refusing markup at the border keeps a
-// stored-XSS payload out of every page and e-mail that shows it later.
-var markup = regexp.MustCompile(`(?i)<\s*[a-z/!?]|&lt;\s*[a-z/]|javascript:`)
+// markup matches the start of an HTML tag, comment or processing
+// instruction as HTML parsers read it ("<" directly followed by a letter,
+// "/", "!" or "?"), its entity-encoded form, and javascript: URLs. Text
+// fields are plain text; refusing markup at the border keeps a stored-XSS
+// payload out of every page and e-mail that shows it later, while "a < b"
+// stays allowed. Pages must still escape on output.
+var markup = regexp.MustCompile(`(?i)<[a-z/!?]|&lt;[a-z/!?]|javascript:`)
 
 // Text checks a plain-text field: trimmed, valid UTF-8, no control
 // characters (newlines allowed when multiline), no markup, at most max
