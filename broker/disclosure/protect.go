@@ -109,6 +109,11 @@ func Protect(ctx context.Context, t *cube.Table, opt Options) (Report, error) {
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
+	if _, err := pr.protectByAudit(ctx); err != nil {
+		return rep, err
+	}
+	pr.prune(ctx)
+	// The gate: the audit runs again on the pattern that will be released.
 	audit, err := pr.protectByAudit(ctx)
 	if err != nil {
 		return rep, err
