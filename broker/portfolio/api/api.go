@@ -1,0 +1,549 @@
+// Package api is the HTTP face of the portfolio and inquiry registries:
+// /api/v1/projects, /api/v1/inquiries, /api/v1/contacts, /api/v1/needs,
+// /api/v1/reports and /api/v1/workflows. It is a thin, self-contained
+// http.Handler the broker's router mounts; authentication is the broker's
+// (Authenticate), and every rule about who may do what lives in the domain
+// packages, which this package only translates to and from JSON and HTTP
+// status codes.
+//
+// Without a token a caller is the public: they may read the public view of
+// the portfolio, the knowledge needs, the reports and the workflows, and
+// send an inquiry through the public form (size-limited; the domain adds
+// the spam and duplicate guards). A token that does not authenticate is 401;
+// a role that may not act is 403.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/kunnskapskommunen/folkekommune/broker/inquiry"
+	"github.com/kunnskapskommunen/folkekommune/broker/portfolio"
+	"github.com/kunnskapskommunen/folkekommune/broker/portfolio/report"
+)
+
+// MaxBody is the largest request body accepted (the public form included).
+const MaxBody = 64 << 10
+
+// Authenticate tells who is calling: the zero Actor and nil for a request
+// without credentials (the public), an error for credentials that fail.
+type Authenticate func(*http.Request) (portfolio.Actor, error)
+
+// Handler serves the registries' API.
+type Handler struct {
+	Portfolio    *portfolio.Registry
+	Inquiries    *inquiry.Registry
+	Authenticate Authenticate
+	mux          *http.ServeMux
+}
+
+// New returns the API handler.
+func New(p *portfolio.Registry, i *inquiry.Registry, auth Authenticate) *Handler {
+	h := &Handler{Portfolio: p, Inquiries: i, Authenticate: auth, mux: http.NewServeMux()}
+	routes := map[string]func(http.ResponseWriter, *http.Request, portfolio.Actor) error{
+		"GET /api/v1/projects":                                      h.listProjects,
+		"POST /api/v1/projects":                                     h.createProject,
+		"GET /api/v1/projects/{id}":                                 h.getProject,
+		"PUT /api/v1/projects/{id}":                                 h.updateProject,
+		"POST /api/v1/projects/{id}/transitions":                    h.transitionProject,
+		"GET /api/v1/projects/{id}/approval":                        h.approval,
+		"GET /api/v1/inquiries":                                     h.listInquiries,
+		"POST /api/v1/inquiries":                                    h.submitInquiry,
+		"GET /api/v1/inquiries/{id}":                                h.getInquiry,
+		"POST /api/v1/inquiries/{id}/withdraw":                      h.withdrawInquiry,
+		"POST /api/v1/inquiries/{id}/project":                       h.convertInquiry,
+		"POST /api/v1/inquiries/{id}/assignments/{aid}/transitions": h.actOnAssignment,
+		"GET /api/v1/contacts":                                      h.listContacts,
+		"POST /api/v1/contacts":                                     h.saveContact,
+		"PUT /api/v1/contacts/{id}":                                 h.saveContact,
+		"GET /api/v1/needs":                                         h.listNeeds,
+		"POST /api/v1/needs":                                        h.addNeed,
+		"POST /api/v1/needs/{id}/status":                            h.setNeedStatus,
+		"GET /api/v1/reports/{year}":                                h.report,
+		"GET /api/v1/workflows":                                     h.workflows,
+	}
+	for pattern, fn := range routes {
+		h.mux.Handle(pattern, h.wrap(fn))
+	}
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// apiError is the body of every error response.
+type apiError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+func (h *Handler) wrap(fn func(http.ResponseWriter, *http.Request, portfolio.Actor) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, err := h.Authenticate(r)
+		if err != nil {
+			writeJSON(w, http.StatusUnauthorized, apiError{Error: "authentication failed: " + err.Error()})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		if err := fn(w, r, actor); err != nil {
+			status, body := classify(err, actor)
+			if status == http.StatusInternalServerError {
+				slog.Error("registry API", "path", r.URL.Path, "err", err)
+			}
+			writeJSON(w, status, body)
+		}
+	})
+}
+
+func classify(err error, a portfolio.Actor) (int, apiError) {
+	var ie *portfolio.InputError
+	var fe *portfolio.ForbiddenError
+	var se *portfolio.StateError
+	var ne *portfolio.NotFoundError
+	var mb *http.MaxBytesError
+	switch {
+	case errors.As(err, &mb):
+		return http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("request body is larger than %d bytes", MaxBody)}
+	case errors.As(err, &ie):
+		return http.StatusBadRequest, apiError{Error: ie.Error(), Field: ie.Field}
+	case errors.As(err, &fe):
+		if a.Role == "" {
+			return http.StatusUnauthorized, apiError{Error: "sign in to do this"}
+		}
+		return http.StatusForbidden, apiError{Error: fe.Error()}
+	case errors.As(err, &se):
+		return http.StatusConflict, apiError{Error: se.Error()}
+	case errors.As(err, &ne):
+		return http.StatusNotFound, apiError{Error: ne.Error()}
+	}
+	return http.StatusInternalServerError, apiError{Error: "internal error"}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	enc.Encode(v)
+}
+
+// decode reads a JSON body strictly: unknown fields and trailing data are
+// refused with the problem named.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return err
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return &portfolio.InputError{Field: te.Field, Problem: fmt.Sprintf("must be a JSON %s", te.Type)}
+		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return &portfolio.InputError{Field: strings.Trim(f, `"`), Problem: "is not a field of this request"}
+		}
+		return &portfolio.InputError{Field: "body", Problem: "is not valid JSON: " + err.Error()}
+	}
+	if dec.More() {
+		return &portfolio.InputError{Field: "body", Problem: "holds more than one JSON value"}
+	}
+	return nil
+}
+
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &portfolio.InputError{Field: name, Problem: fmt.Sprintf("%q is not an id", r.PathValue(name))}
+	}
+	return id, nil
+}
+
+func signedIn(a portfolio.Actor) error {
+	if a.Role == "" {
+		return &portfolio.ForbiddenError{Actor: a, Action: "do this without signing in", Object: "registry"}
+	}
+	return nil
+}
+
+// fullView reports whether a may see a project's people and members.
+func fullView(a portfolio.Actor, p *portfolio.Project) bool {
+	switch a.Role {
+	case portfolio.RoleAdmin, portfolio.RolePrivacyOfficer:
+		return true
+	case portfolio.RoleRDContact:
+		return p.Concerns(a.Municipality)
+	case portfolio.RoleResearcher:
+		return p.HasMember(a.ID)
+	}
+	return false
+}
+
+func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	q := r.URL.Query()
+	ps, err := h.Portfolio.List(r.Context(), portfolio.Filter{Status: q.Get("status"), Type: q.Get("type"), Municipality: q.Get("municipality")})
+	if err != nil {
+		return err
+	}
+	out := make([]portfolio.Project, len(ps))
+	for i := range ps {
+		out[i] = ps[i]
+		if !fullView(a, &ps[i]) {
+			out[i] = ps[i].Public()
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := h.Portfolio.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if !fullView(a, &p) {
+		p = p.Public()
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	var p portfolio.Project
+	if err := decode(r, &p); err != nil {
+		return err
+	}
+	p, err := h.Portfolio.Create(r.Context(), a, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, p)
+	return nil
+}
+
+func (h *Handler) updateProject(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var p portfolio.Project
+	if err := decode(r, &p); err != nil {
+		return err
+	}
+	p.ID = id
+	if p, err = h.Portfolio.Update(r.Context(), a, p); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+type transitionRequest struct {
+	Action     string `json:"action"`
+	Note       string `json:"note,omitempty"`
+	Assessment string `json:"assessment,omitempty"`
+	Answer     string `json:"answer,omitempty"`
+}
+
+func (h *Handler) transitionProject(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var t transitionRequest
+	if err := decode(r, &t); err != nil {
+		return err
+	}
+	p, err := h.Portfolio.Transition(r.Context(), a, id, t.Action, t.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (h *Handler) approval(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := h.Portfolio.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if !fullView(a, &p) {
+		return &portfolio.ForbiddenError{Actor: a, Action: "read the data-access approval of", Object: p.Ref()}
+	}
+	ap, err := h.Portfolio.AccessApproval(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ap)
+	return nil
+}
+
+func (h *Handler) listInquiries(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	list, err := h.Inquiries.List(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []inquiry.Inquiry{}
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (h *Handler) submitInquiry(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	var s inquiry.Submission
+	if err := decode(r, &s); err != nil {
+		return err
+	}
+	inq, err := h.Inquiries.Submit(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/inquiries/%d", inq.ID))
+	writeJSON(w, http.StatusCreated, inq.ForResearcher())
+	return nil
+}
+
+func (h *Handler) getInquiry(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	inq, err := h.Inquiries.Get(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, inq)
+	return nil
+}
+
+func (h *Handler) withdrawInquiry(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Message string `json:"message"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	n, err := h.Inquiries.WithdrawAll(r.Context(), a, id, body.Message)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"withdrawn": n})
+	return nil
+}
+
+func (h *Handler) convertInquiry(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := h.Inquiries.ToProject(r.Context(), a, id, nil)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/projects/%d", p.ID))
+	writeJSON(w, http.StatusCreated, p)
+	return nil
+}
+
+func (h *Handler) actOnAssignment(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	aid, err := pathID(r, "aid")
+	if err != nil {
+		return err
+	}
+	var t transitionRequest
+	if err := decode(r, &t); err != nil {
+		return err
+	}
+	// The assignment must belong to the inquiry in the path; reading it
+	// through the actor's view also hides other municipalities' work.
+	inq, err := h.Inquiries.Get(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, as := range inq.Assignments {
+		found = found || as.ID == aid
+	}
+	if !found {
+		return &portfolio.NotFoundError{Kind: "assignment", ID: aid}
+	}
+	as, err := h.Inquiries.Act(r.Context(), a, aid, t.Action, t.Assessment, t.Answer)
+	if err != nil {
+		return err
+	}
+	if a.Role == portfolio.RoleResearcher {
+		as.Assessment, as.ContactEmail, as.ContactID = "", "", nil
+	}
+	writeJSON(w, http.StatusOK, as)
+	return nil
+}
+
+func (h *Handler) listContacts(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if a.Role != portfolio.RoleAdmin && a.Role != portfolio.RoleRDContact {
+		return &portfolio.ForbiddenError{Actor: a, Action: "read", Object: "the R&D contact directory"}
+	}
+	cs, err := h.Inquiries.Contacts(r.Context(), r.URL.Query().Get("municipality"))
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []inquiry.Contact{}
+	}
+	writeJSON(w, http.StatusOK, cs)
+	return nil
+}
+
+func (h *Handler) saveContact(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	var c inquiry.Contact
+	if err := decode(r, &c); err != nil {
+		return err
+	}
+	c.ID = 0
+	status := http.StatusCreated
+	if r.PathValue("id") != "" {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		c.ID, status = id, http.StatusOK
+	}
+	c, err := h.Inquiries.SaveContact(r.Context(), a, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, c)
+	return nil
+}
+
+func (h *Handler) listNeeds(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	q := r.URL.Query()
+	needs, err := h.Portfolio.Needs(r.Context(), portfolio.NeedFilter{Municipality: q.Get("municipality"), Unmet: q.Get("unmet") == "true"})
+	if err != nil {
+		return err
+	}
+	if needs == nil {
+		needs = []portfolio.Need{}
+	}
+	writeJSON(w, http.StatusOK, needs)
+	return nil
+}
+
+func (h *Handler) addNeed(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	var n portfolio.Need
+	if err := decode(r, &n); err != nil {
+		return err
+	}
+	n, err := h.Portfolio.AddNeed(r.Context(), a, n)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, n)
+	return nil
+}
+
+func (h *Handler) setNeedStatus(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Status string `json:"status"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if err := h.Portfolio.SetNeedStatus(r.Context(), a, id, body.Status); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": body.Status})
+	return nil
+}
+
+func (h *Handler) report(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	year, err := strconv.Atoi(r.PathValue("year"))
+	if err != nil || year < 1990 || year > 2100 {
+		return &portfolio.InputError{Field: "year", Problem: fmt.Sprintf("%q is not a year", r.PathValue("year"))}
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "json"
+	}
+	if format != "json" && format != "csv" {
+		return &portfolio.InputError{Field: "format", Problem: fmt.Sprintf("%q: use json or csv", format)}
+	}
+	rep, err := report.Compute(r.Context(), h.Portfolio.DB(), year)
+	if err != nil {
+		return err
+	}
+	if format == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="kunnskapskommunen-%d.csv"`, year))
+		return rep.WriteCSV(w)
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+func (h *Handler) workflows(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	writeJSON(w, http.StatusOK, []portfolio.Workflow{portfolio.ProjectWorkflow, portfolio.AccessWorkflow, inquiry.AssignmentWorkflow})
+	return nil
+}
