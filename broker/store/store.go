@@ -90,25 +90,51 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	return nil
 }
 
-// WithAppender gives fn a DuckDB appender on table, on the dedicated
-// connection conn (so that it sees that connection's temporary tables).
-// The appender is flushed and closed when fn returns nil.
-func WithAppender(ctx context.Context, conn *sql.Conn, table string, fn func(a *duckdb.Appender) error) error {
+// AppenderTarget names a table to append to: Catalog is "" for the
+// database's own tables and "temp" for the connection's temporary tables.
+type AppenderTarget struct {
+	Catalog, Table string
+}
+
+// WithAppenders gives fn one DuckDB appender per target, all on the
+// dedicated connection conn (so that they see its temporary tables). They
+// are flushed and closed when fn returns nil. They are opened together
+// because a connection lends out its driver connection once at a time.
+func WithAppenders(ctx context.Context, conn *sql.Conn, targets []AppenderTarget, fn func(a []*duckdb.Appender) error) error {
 	return conn.Raw(func(driverConn any) error {
 		dc, ok := driverConn.(*duckdb.Conn)
 		if !ok {
-			return fmt.Errorf("appender on %s: connection is %T, not DuckDB", table, driverConn)
+			return fmt.Errorf("appender: connection is %T, not DuckDB", driverConn)
 		}
-		a, err := duckdb.NewAppender(dc, "", "", table)
-		if err != nil {
-			return fmt.Errorf("appender on %s: %w", table, err)
+		apps := make([]*duckdb.Appender, 0, len(targets))
+		closeAll := func() {
+			for _, a := range apps {
+				a.Close()
+			}
 		}
-		if err := fn(a); err != nil {
-			a.Close()
+		for _, t := range targets {
+			schema := ""
+			if t.Catalog != "" {
+				schema = "main"
+			}
+			a, err := duckdb.NewAppender(dc, t.Catalog, schema, t.Table)
+			if err != nil {
+				closeAll()
+				return fmt.Errorf("appender on %s: %w", t.Table, err)
+			}
+			apps = append(apps, a)
+		}
+		if err := fn(apps); err != nil {
+			closeAll()
 			return err
 		}
-		if err := a.CloseWithCancel(ctx); err != nil {
-			return fmt.Errorf("flush appender on %s: %w", table, err)
+		for i, a := range apps {
+			if err := a.CloseWithCancel(ctx); err != nil {
+				for _, rest := range apps[i+1:] {
+					rest.Close()
+				}
+				return fmt.Errorf("flush appender on %s: %w", targets[i].Table, err)
+			}
 		}
 		return nil
 	})
