@@ -50,7 +50,9 @@ func (r *Registry) SaveContact(ctx context.Context, a portfolio.Actor, c Contact
 	if err := c.validate(); err != nil {
 		return c, err
 	}
-	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+	id := c.ID
+	err := r.portfolio.InTx(ctx, func(tx *sql.Tx) error {
+		c.ID = id
 		var dup int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM rd_contact WHERE municipality = ? AND service_area = ? AND lower(email) = ? AND id <> ?`,
 			c.Municipality, c.ServiceArea, c.Email, c.ID).Scan(&dup); err != nil {

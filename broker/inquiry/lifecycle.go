@@ -19,7 +19,7 @@ import (
 // adjust the project before it is validated and stored.
 func (r *Registry) ToProject(ctx context.Context, a portfolio.Actor, inquiryID int64, edit func(*portfolio.Project)) (portfolio.Project, error) {
 	var p portfolio.Project
-	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := r.portfolio.InTx(ctx, func(tx *sql.Tx) error {
 		inq, err := getInquiry(ctx, tx, inquiryID, true)
 		if err != nil {
 			return err
@@ -106,7 +106,8 @@ func (r *Registry) SendReminders(ctx context.Context) (ReminderReport, error) {
 	var rep ReminderReport
 	now := r.now()
 	today := portfolio.DateOf(now)
-	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := r.portfolio.InTx(ctx, func(tx *sql.Tx) error {
+		rep = ReminderReport{}
 		rows, err := tx.QueryContext(ctx, `SELECT `+assignmentColumns+`, overdue_notice_at IS NOT NULL FROM inquiry_assignment
 			WHERE status IN ('received', 'under_assessment') ORDER BY id`)
 		if err != nil {
@@ -201,7 +202,8 @@ func (r *Registry) ErasePerson(ctx context.Context, a portfolio.Actor, email str
 	ref := portfolio.EmailRef(email)
 	rep := ErasureReport{Ref: ref}
 	now := r.now()
-	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = r.portfolio.InTx(ctx, func(tx *sql.Tx) error {
+		rep = ErasureReport{Ref: ref}
 		exec := func(q string, args ...any) (int64, error) {
 			res, err := tx.ExecContext(ctx, q, args...)
 			if err != nil {
@@ -257,7 +259,7 @@ func (r *Registry) ErasePerson(ctx context.Context, a portfolio.Actor, email str
 func (r *Registry) ApplyRetention(ctx context.Context) (int64, error) {
 	cutoff := r.now().AddDate(0, -r.RetentionMonths, 0)
 	var n int64
-	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := r.portfolio.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE inquiry SET researcher_name = ?, researcher_email = 'retention:' || id::VARCHAR,
 			fingerprint = 'erased:' || id::VARCHAR, erased = true
 			WHERE NOT erased AND project_id IS NULL

@@ -73,7 +73,8 @@ func (r *Registry) Submit(ctx context.Context, s Submission) (Inquiry, error) {
 	}
 	inq := Inquiry{Submission: s, ReceivedAt: now}
 	fp := s.fingerprint()
-	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := r.portfolio.InTx(ctx, func(tx *sql.Tx) error {
+		inq.Assignments = nil
 		var dup, recent int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE fingerprint = ?), count(*) FILTER (WHERE researcher_email = ? AND received_at > ?)
 			FROM inquiry WHERE NOT erased`, fp, s.ResearcherEmail, now.Add(-24*time.Hour)).Scan(&dup, &recent); err != nil {
@@ -164,7 +165,7 @@ func (r *Registry) Act(ctx context.Context, a portfolio.Actor, assignmentID int6
 		return Assignment{}, &portfolio.InputError{Field: "answer", Problem: "tell the researcher why (" + action + ")"}
 	}
 	var as Assignment
-	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = r.portfolio.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		as, err = r.act(ctx, tx, a, assignmentID, action, assessment, answer)
 		return err
@@ -225,7 +226,8 @@ func (r *Registry) WithdrawAll(ctx context.Context, a portfolio.Actor, inquiryID
 		return 0, err
 	}
 	n := 0
-	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = r.portfolio.InTx(ctx, func(tx *sql.Tx) error {
+		n = 0
 		inq, err := getInquiry(ctx, tx, inquiryID, true)
 		if err != nil {
 			return err

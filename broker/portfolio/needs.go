@@ -69,7 +69,7 @@ func (r *Registry) AddNeed(ctx context.Context, a Actor, n Need) (Need, error) {
 	if !mayKeepNeed(a, &n) {
 		return n, &ForbiddenError{Actor: a, Action: "register knowledge needs for " + n.Municipality, Object: "knowledge need"}
 	}
-	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := r.InTx(ctx, func(tx *sql.Tx) error {
 		var dup int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM knowledge_need WHERE lower(title) = lower(?) AND municipality = ?`, n.Title, n.Municipality).Scan(&dup); err != nil {
 			return fmt.Errorf("check knowledge need: %w", err)
@@ -91,7 +91,7 @@ func (r *Registry) SetNeedStatus(ctx context.Context, a Actor, id int64, status 
 	if status != "open" && status != "closed" {
 		return &InputError{"status", fmt.Sprintf("%q is not open or closed", status)}
 	}
-	return r.db.InTx(ctx, func(tx *sql.Tx) error {
+	return r.InTx(ctx, func(tx *sql.Tx) error {
 		var n Need
 		err := tx.QueryRowContext(ctx, `SELECT municipality, status FROM knowledge_need WHERE id = ?`, id).Scan(&n.Municipality, &n.Status)
 		if errors.Is(err, sql.ErrNoRows) {

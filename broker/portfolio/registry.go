@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kunnskapskommunen/folkekommune/broker/audit"
@@ -46,6 +48,11 @@ type Registry struct {
 	audit Auditor
 	Mail  Mailboxes
 	Now   func() time.Time
+
+	// writes serialises this process's registry transactions, so that they
+	// never race one another for the audit chain's head; InTx's retries are
+	// left for races with the broker's other writers.
+	writes sync.Mutex
 }
 
 // New returns the registry over db, auditing through audit.
@@ -86,9 +93,10 @@ func mayEdit(a Actor, p *Project) bool {
 // admin recording an existing project) and audits it. A researcher who
 // creates a project becomes its first member.
 func (r *Registry) Create(ctx context.Context, a Actor, p Project) (Project, error) {
-	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+	in := p
+	err := r.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		p, err = r.CreateTx(ctx, tx, a, p)
+		p, err = r.CreateTx(ctx, tx, a, in)
 		return err
 	})
 	return p, err
@@ -149,7 +157,7 @@ func (p *Project) Ref() string { return fmt.Sprintf("project/%d", p.ID) }
 // on (ethics, legal basis, DPIA, members, units) sends an approved project
 // back to requested, so that the privacy officer sees it again.
 func (r *Registry) Update(ctx context.Context, a Actor, p Project) (Project, error) {
-	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := r.InTx(ctx, func(tx *sql.Tx) error {
 		old, err := getTx(ctx, tx, p.ID)
 		if err != nil {
 			return err
@@ -250,7 +258,7 @@ func (r *Registry) Transition(ctx context.Context, a Actor, id int64, action, no
 	if err != nil {
 		return p, err
 	}
-	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = r.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if p, err = getTx(ctx, tx, id); err != nil {
 			return err
@@ -408,4 +416,47 @@ func AuditLog(l *audit.Log) Auditor {
 		_, err := l.Append(ctx, tx, audit.Event{Kind: e.Kind, Actor: e.Actor, Object: e.Object, Detail: e.Detail})
 		return err
 	}
+}
+
+// maxAttempts bounds how often a registry transaction is retried after a
+// write conflict.
+const maxAttempts = 8
+
+// InTx runs fn in a transaction, retrying it when it loses a write conflict.
+// DuckDB's concurrency is optimistic, and every registry change appends to
+// the audit chain, whose head all writers touch: of two simultaneous
+// changes one fails on commit (or on the chain's next seq) and is simply
+// run again on the new head. fn must therefore be safe to run more than
+// once: it may not carry state from one attempt to the next.
+func (r *Registry) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	r.writes.Lock()
+	defer r.writes.Unlock()
+	var err error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		if err = r.db.InTx(ctx, fn); err == nil || !conflict(err) {
+			return err
+		}
+		wait := time.Duration(1<<attempt+rand.IntN(1<<attempt)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	return fmt.Errorf("gave up after %d write conflicts: %w", maxAttempts, err)
+}
+
+// conflict reports whether err is a lost optimistic-concurrency race rather
+// than a problem with the change itself. Registry tables take their keys
+// from sequences, so a duplicate key can only be the audit chain's seq.
+func conflict(err error) bool {
+	var ie *InputError
+	var fe *ForbiddenError
+	var se *StateError
+	var ne *NotFoundError
+	if errors.As(err, &ie) || errors.As(err, &fe) || errors.As(err, &se) || errors.As(err, &ne) {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "conflict") || strings.Contains(msg, "duplicate key")
 }
