@@ -388,7 +388,9 @@ func (v *Value) rates(d *Definition, s *strata, weights [Bands]float64, mult flo
 		v.Std, v.Lower, v.Upper = r*mult, lo*mult, hi*mult
 	}
 	v.Status = cube.Published
-	if (v.Numerator > 0 && v.Numerator < int64(d.Publish.MinNumerator)) || v.Denominator < int64(d.Publish.MinDenominator) {
+	// An empty unit (no population) discloses nobody and stays published
+	// with its rate undefined.
+	if (v.Numerator > 0 && v.Numerator < int64(d.Publish.MinNumerator)) || (v.Denominator > 0 && v.Denominator < int64(d.Publish.MinDenominator)) {
 		v.Status = cube.Primary
 	}
 }

@@ -64,7 +64,7 @@ func (a AgeRange) String() string {
 }
 
 // PublishRule is the suppression rule: a value whose numerator is above
-// zero and below MinNumerator, or whose denominator is below
+// zero and below MinNumerator, or whose denominator is above zero and below
 // MinDenominator, is withheld (primary), and disclosure control withholds
 // what would reveal it (secondary).
 type PublishRule struct {
