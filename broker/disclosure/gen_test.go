@@ -10,7 +10,7 @@ import (
 // tableSpec describes a random table for the property tests and
 // benchmarks: leaves per dimension, and for each dimension whether its
 // leaves are grouped under intermediate subtotals (a hierarchy
-// total → group → leaf).
+// total → group → leaf; negative for a ragged one).
 type tableSpec struct {
 	leaves []int
 	groups []int // 0 = flat; g > 1 = leaves split into g groups
@@ -35,20 +35,31 @@ func randomTable(rng *rand.Rand, s tableSpec) *cube.Table {
 		}
 		sets := [][]int{all}
 		groupOf := func(i int) string { return cube.Total }
-		if s.groups[j] > 1 {
-			g := s.groups[j]
+		if g := max(s.groups[j], -s.groups[j]); g > 1 {
+			// A negative count of groups makes the hierarchy ragged: the
+			// last leaf hangs directly under the total, as a municipality
+			// without districts does beside Bergen's.
+			last := s.leaves[j]
+			if s.groups[j] < 0 {
+				last--
+			}
 			for k := range g {
 				code := fmt.Sprintf("g%d", k)
 				d.Categories = append(d.Categories, cube.Category{Code: code, Parent: cube.Total})
 				var set []int
-				for i := range s.leaves[j] {
+				for i := range last {
 					if i%g == k {
 						set = append(set, i)
 					}
 				}
 				sets = append(sets, set)
 			}
-			groupOf = func(i int) string { return fmt.Sprintf("g%d", i%g) }
+			groupOf = func(i int) string {
+				if i >= last {
+					return cube.Total
+				}
+				return fmt.Sprintf("g%d", i%g)
+			}
 		}
 		for i := range s.leaves[j] {
 			d.Categories = append(d.Categories, cube.Category{Code: fmt.Sprintf("c%d", i), Parent: groupOf(i)})
