@@ -84,8 +84,8 @@ obligations := {
 	"protection_level": level,
 	"rounding_base": config.protection[level].rounding_base,
 	"perturbation": perturbation,
-	"geo_levels": sort([l | some l, min_pop in config.geo_levels; population_at_least(min_pop)]),
-	"age_groupings": sort([g | some g, min_pop in config.age_groupings; population_at_least(min_pop)]),
+	"geo_levels": sort([l | some l, min_pop in config.geo_levels; population >= min_pop]),
+	"age_groupings": sort([g | some g, min_pop in config.age_groupings; population >= min_pop]),
 }
 
 # METADATA
@@ -108,13 +108,12 @@ perturbation if lib.sensitive
 perturbation if count(object.get(input, ["context", "releases"], [])) >= config.perturb_after_releases
 
 # METADATA
-# title: Population at least
-# description: True when the smallest population involved is at least n.
-population_at_least(n) if lib.smallest_population >= n
+# title: Population the obligations are sized for
+# description: |
+#   The smallest population involved in a table request. Published
+#   indicators are already protected; their reader is not limited by the
+#   population of a table they do not request, and gets the levels open to
+#   any population.
+default population := 0
 
-population_at_least(n) if {
-	# Published indicators are already protected; their reader is not
-	# limited by the population of a table they do not request.
-	not lib.table_request
-	n == 0
-}
+population := lib.smallest_population if lib.table_request

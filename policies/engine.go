@@ -159,7 +159,9 @@ func Compile(ctx context.Context, fsys fs.FS, source string) (*Version, error) {
 	if tests.Failed > 0 {
 		return nil, fmt.Errorf("policy %s fails its own tests: %s", source, strings.Join(tests.failures(), "; "))
 	}
-	store := inmem.NewFromObject(loaded.Documents)
+	// The store keeps the policy data as AST values, so that a decision does
+	// not convert the whole configuration from Go values on every read.
+	store := inmem.NewFromObjectWithOpts(loaded.Documents, inmem.OptReturnASTValuesOnRead(true))
 	pq, err := rego.New(
 		rego.Query(Query),
 		rego.Compiler(compiler),

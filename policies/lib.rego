@@ -17,17 +17,20 @@ now_ns := time.parse_rfc3339_ns(input.context.time)
 
 # METADATA
 # title: Valid calendar date
-# description: True when s is an ISO 8601 calendar date (YYYY-MM-DD) that exists.
-valid_date(s) if {
-	is_string(s)
-	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, s)
-	time.parse_ns("2006-01-02", s)
-}
+# description: |
+#   True when s is an ISO 8601 calendar date (YYYY-MM-DD) that exists; the
+#   layout parse refuses anything else, including one-digit months.
+valid_date(s) if time.parse_ns("2006-01-02", s)
 
 # METADATA
-# title: Start of a date
-# description: Nanoseconds since the epoch at 00:00 UTC of the ISO date s.
-date_ns(s) := time.parse_ns("2006-01-02", s)
+# title: Project end date
+# description: Nanoseconds since the epoch at 00:00 UTC of the project's end date.
+end_ns := time.parse_ns("2006-01-02", input.project.end_date)
+
+# METADATA
+# title: Project approval date
+# description: Nanoseconds since the epoch at 00:00 UTC of the project's approval date.
+approved_ns := time.parse_ns("2006-01-02", input.project.approved_at)
 
 # METADATA
 # title: Table request
@@ -69,25 +72,6 @@ sensitive if {
 }
 
 # METADATA
-# title: Municipalities involved
-# description: |
-#   The municipalities whose people appear in the table: the municipality
-#   filter when there is one, all nine when the table is broken down by
-#   municipality or district, none (the whole collaboration) otherwise.
-involved := {m | some m in input.resource.filters.municipality} if input.resource.filters.municipality
-
-involved := {m | some m, _ in config.municipality_population} if {
-	not input.resource.filters.municipality
-	some d in input.resource.dimensions
-	config.dimensions[d].geo_level
-}
-
-involved := set() if {
-	not input.resource.filters.municipality
-	not geo_breakdown
-}
-
-# METADATA
 # title: Geographic breakdown
 # description: True when the table is broken down by municipality or district.
 geo_breakdown if {
@@ -96,22 +80,55 @@ geo_breakdown if {
 }
 
 # METADATA
+# title: Municipality filter
+# description: True when the request filters on one or more municipalities.
+municipality_filter if count(input.resource.filters.municipality) > 0
+
+# METADATA
+# title: Smallest municipality
+# description: The population of the collaboration's smallest municipality.
+smallest_municipality := min([n | some n in config.municipality_population])
+
+# METADATA
+# title: Smallest population the policy knows of
+# description: |
+#   The smallest population among the municipalities in the table: those of
+#   the municipality filter when there is one, all nine when the table is
+#   broken down by municipality or district, the whole collaboration
+#   otherwise.
+known_floor := config.cluster_population if {
+	not municipality_filter
+	not geo_breakdown
+}
+
+known_floor := min([config.municipality_population[m] | some m in input.resource.filters.municipality]) if municipality_filter
+
+known_floor := smallest_municipality if {
+	not municipality_filter
+	geo_breakdown
+}
+
+# METADATA
 # title: Smallest population involved
 # description: |
 #   The smaller of what the request states (resource.smallest_population)
 #   and what the policy knows of the municipalities involved, so that an
-#   understated request cannot unlock finer tables.
-smallest_population := min({input.resource.smallest_population} | {config.municipality_population[m] | some m in involved})
+#   overstated request cannot unlock finer tables.
+smallest_population := min([input.resource.smallest_population, known_floor])
 
 # METADATA
 # title: Releases in the current period
 # description: The releases to the project within the last release_cap.period_days days before the request.
-recent_releases := count([r |
-	some r in object.get(input, ["context", "releases"], [])
-	t := time.parse_rfc3339_ns(r)
+recent_releases := count([t |
+	some t in release_ns
 	t > now_ns - (((config.release_cap.period_days * 24) * 3600) * 1000000000)
 	t <= now_ns
 ])
+
+# METADATA
+# title: Earlier releases
+# description: The times of the project's earlier releases in nanoseconds since the epoch; unreadable times are left out (and make the request malformed).
+release_ns := [time.parse_rfc3339_ns(r) | some r in object.get(input, ["context", "releases"], [])]
 
 # METADATA
 # title: Finding
@@ -133,103 +150,193 @@ finding(meta, detail) := {
 # title: Problems with the request's shape
 # description: |
 #   Every field that is missing or has the wrong type, as a sentence naming
-#   the field. Any problem denies the request (rule input_malformed), so a
-#   malformed request can never slip past a rule that could not read it.
-input_problems contains "input must be a JSON object" if not is_object(input)
+#   the field; empty for a well-formed request. Any problem denies the
+#   request (rule input_malformed), so a malformed request can never slip
+#   past a rule that could not read it.
+default input_problems := set()
 
-input_problems contains "subject.id must be a non-empty string" if not nonempty_string(object.get(input, ["subject", "id"], null))
+input_problems := shape_problems if not well_formed
 
-input_problems contains "subject.roles must be a list of role names" if not string_list(object.get(input, ["subject", "roles"], null))
+# METADATA
+# title: Well-formed request
+# description: |
+#   The fast path of the shape check: one pass over the fields that holds
+#   exactly when shape_problems is empty (the policy tests pin that down), so
+#   that a well-formed request does not pay for the itemised check.
+well_formed if {
+	is_string(input.subject.id)
+	input.subject.id != ""
+	string_list(input.subject.roles)
+	subject_municipality_ok
+	is_string(input.action)
+	is_string(input.resource.dataset)
+	now_ns
+	releases_ok
+	table_shape_ok
+	filters_ok
+	is_boolean(object.get(input.resource, "row_level", false))
+	project_shape_ok
+}
 
-input_problems contains "subject.municipality must be a kommunenummer of the collaboration" if {
+# METADATA
+# title: Subject's municipality well-formed
+# description: True when the subject names no municipality or one of the collaboration's.
+subject_municipality_ok if not "municipality" in object.keys(input.subject)
+
+subject_municipality_ok if config.municipality_population[input.subject.municipality]
+
+# METADATA
+# title: Earlier releases well-formed
+# description: True when the request lists no earlier releases, or a list of RFC 3339 times.
+releases_ok if {
+	rs := object.get(input.context, "releases", [])
+	is_array(rs)
+	count(release_ns) == count(rs)
+}
+
+# METADATA
+# title: Filters well-formed
+# description: True when the filters, if any, are an object whose municipality and icpc2 lists hold known codes.
+filters_ok if not input.resource.filters
+
+filters_ok if {
+	is_object(input.resource.filters)
+	municipality_list(object.get(input.resource.filters, "municipality", []))
+	icpc2_list(object.get(input.resource.filters, "icpc2", []))
+}
+
+# METADATA
+# title: Table fields well-formed
+# description: True unless the request asks for a table without well-formed dimensions and smallest population.
+table_shape_ok if not table_request
+
+table_shape_ok if {
+	string_list(input.resource.dimensions)
+	is_number(input.resource.smallest_population)
+	input.resource.smallest_population >= 0
+}
+
+# METADATA
+# title: Project well-formed
+# description: True when the request names no project, or a project whose fields all have their types.
+project_shape_ok if not "project" in object.keys(input)
+
+project_shape_ok if {
+	is_string(input.project.status)
+	is_string(input.project.purpose)
+	string_list(input.project.members)
+	end_ns
+	approval_date_ok
+	is_boolean(object.get(input.project, "dpia_done", false))
+	is_string(object.get(input.project, "rek", ""))
+	is_string(object.get(input.project, "legal_basis", ""))
+}
+
+# METADATA
+# title: Approval date well-formed
+# description: True when the project has no approval date or a valid one.
+approval_date_ok if not "approved_at" in object.keys(input.project)
+
+approval_date_ok if approved_ns
+
+# METADATA
+# title: Itemised shape problems
+# description: Each shape problem of the request as a sentence naming the field.
+shape_problems contains "input must be a JSON object" if not is_object(input)
+
+shape_problems contains "subject.id must be a non-empty string" if not nonempty_string(object.get(input, ["subject", "id"], null))
+
+shape_problems contains "subject.roles must be a list of role names" if not string_list(object.get(input, ["subject", "roles"], null))
+
+shape_problems contains "subject.municipality must be a kommunenummer of the collaboration" if {
 	m := input.subject.municipality
 	not config.municipality_population[m]
 }
 
-input_problems contains "action must be a string" if not is_string(object.get(input, ["action"], null))
+shape_problems contains "action must be a string" if not is_string(object.get(input, ["action"], null))
 
-input_problems contains "resource must be an object" if not is_object(object.get(input, ["resource"], null))
+shape_problems contains "resource must be an object" if not is_object(object.get(input, ["resource"], null))
 
-input_problems contains "resource.dataset must be a string" if not is_string(object.get(input, ["resource", "dataset"], null))
+shape_problems contains "resource.dataset must be a string" if not is_string(object.get(input, ["resource", "dataset"], null))
 
-input_problems contains "context.time must be an RFC 3339 time" if not now_ns
+shape_problems contains "context.time must be an RFC 3339 time" if not now_ns
 
-input_problems contains "context.releases must be a list of RFC 3339 times" if {
+shape_problems contains "context.releases must be a list of RFC 3339 times" if {
 	rs := input.context.releases
 	not rfc3339_list(rs)
 }
 
-input_problems contains "resource.dimensions must be a list of dimension names" if {
+shape_problems contains "resource.dimensions must be a list of dimension names" if {
 	table_request
 	not string_list(object.get(input, ["resource", "dimensions"], null))
 }
 
-input_problems contains "resource.smallest_population must be a number of at least 0" if {
+shape_problems contains "resource.smallest_population must be a number of at least 0" if {
 	table_request
 	not non_negative(object.get(input, ["resource", "smallest_population"], null))
 }
 
-input_problems contains "resource.filters must be an object" if {
+shape_problems contains "resource.filters must be an object" if {
 	f := input.resource.filters
 	not is_object(f)
 }
 
-input_problems contains "resource.filters.municipality must list kommunenummer of the collaboration" if {
+shape_problems contains "resource.filters.municipality must list kommunenummer of the collaboration" if {
 	f := input.resource.filters.municipality
 	not municipality_list(f)
 }
 
-input_problems contains "resource.filters.icpc2 must list ICPC-2 chapters (P) or codes (P76)" if {
+shape_problems contains "resource.filters.icpc2 must list ICPC-2 chapters (P) or codes (P76)" if {
 	f := input.resource.filters.icpc2
 	not icpc2_list(f)
 }
 
-input_problems contains "resource.row_level must be true or false" if {
+shape_problems contains "resource.row_level must be true or false" if {
 	v := input.resource.row_level
 	not is_boolean(v)
 }
 
-input_problems contains "project must be an object" if {
+shape_problems contains "project must be an object" if {
 	p := input.project
 	not is_object(p)
 }
 
-input_problems contains "project.status must be a string" if {
+shape_problems contains "project.status must be a string" if {
 	is_object(input.project)
 	not is_string(object.get(input, ["project", "status"], null))
 }
 
-input_problems contains "project.purpose must be a string" if {
+shape_problems contains "project.purpose must be a string" if {
 	is_object(input.project)
 	not is_string(object.get(input, ["project", "purpose"], null))
 }
 
-input_problems contains "project.members must be a list of user ids" if {
+shape_problems contains "project.members must be a list of user ids" if {
 	is_object(input.project)
 	not string_list(object.get(input, ["project", "members"], null))
 }
 
-input_problems contains "project.end_date must be a date (YYYY-MM-DD)" if {
+shape_problems contains "project.end_date must be a date (YYYY-MM-DD)" if {
 	is_object(input.project)
 	not valid_date(object.get(input, ["project", "end_date"], null))
 }
 
-input_problems contains "project.approved_at must be a date (YYYY-MM-DD)" if {
+shape_problems contains "project.approved_at must be a date (YYYY-MM-DD)" if {
 	d := input.project.approved_at
 	not valid_date(d)
 }
 
-input_problems contains "project.dpia_done must be true or false" if {
+shape_problems contains "project.dpia_done must be true or false" if {
 	v := input.project.dpia_done
 	not is_boolean(v)
 }
 
-input_problems contains "project.rek must be a string" if {
+shape_problems contains "project.rek must be a string" if {
 	v := input.project.rek
 	not is_string(v)
 }
 
-input_problems contains "project.legal_basis must be a string" if {
+shape_problems contains "project.legal_basis must be a string" if {
 	v := input.project.legal_basis
 	not is_string(v)
 }
@@ -247,9 +354,10 @@ nonempty_string(x) if {
 # description: True when x is an array whose elements are all strings.
 string_list(x) if {
 	is_array(x)
-	every e in x {
-		is_string(e)
-	}
+
+	# concat is undefined when an element is not a string: one builtin call
+	# instead of a loop.
+	concat("", x)
 }
 
 # METADATA

@@ -32,7 +32,7 @@ deny contains f if {
 # description: True when the project is approved and its approval date is today or earlier.
 approved if {
 	input.project.status == "approved"
-	lib.date_ns(input.project.approved_at) <= lib.now_ns
+	lib.approved_ns <= lib.now_ns
 }
 
 # METADATA
@@ -51,7 +51,7 @@ approved if {
 #     en: The project's end date has passed.
 deny contains f if {
 	lib.table_request
-	lib.date_ns(input.project.end_date) + ((24 * 3600) * 1000000000) <= lib.now_ns
+	lib.end_ns + ((24 * 3600) * 1000000000) <= lib.now_ns
 	f := lib.finding(rego.metadata.rule(), {"end_date": input.project.end_date})
 }
 

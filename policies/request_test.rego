@@ -84,3 +84,15 @@ test_project_missing_allows if {
 	quiet(r, "project_missing")
 	result(r).allow
 }
+
+# The fast shape check agrees with the itemised one on every case.
+test_well_formed_agrees_with_shape_problems if {
+	every _, r in malformed_cases {
+		not data.folkekommune.lib.well_formed with input as r
+		count(data.folkekommune.lib.shape_problems) > 0 with input as r
+	}
+	every r in [base, governance, indicator_read, json.remove(base, ["/project"])] {
+		data.folkekommune.lib.well_formed with input as r
+		count(data.folkekommune.lib.shape_problems) == 0 with input as r
+	}
+}

@@ -1,0 +1,96 @@
+package policies
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// BenchmarkDecide measures one decision through the prepared query, from the
+// typed request to the typed decision, without the audit log, and reports
+// its p50 and p99 with the policy version. The honest ceiling in the same
+// run is a prepared query on a one-line policy with the same input: the
+// cost of OPA itself, which no policy can go below; ratio is the full
+// policy's mean over it.
+func BenchmarkDecide(b *testing.B) {
+	e := engine(b)
+	ctx := context.Background()
+	requests := benchRequests()
+	ceiling := ceilingQuery(b)
+
+	var ceilingMean time.Duration
+	b.Run("ceiling", func(b *testing.B) {
+		docs := make([]ast.Value, len(requests))
+		for i, in := range requests {
+			docs[i] = must(ast.InterfaceToValue(in.doc()))
+		}
+		b.ResetTimer()
+		start := time.Now()
+		for i := 0; b.Loop(); i++ {
+			if _, err := ceiling.Eval(ctx, rego.EvalParsedInput(docs[i%len(docs)])); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ceilingMean = time.Since(start) / time.Duration(b.N)
+	})
+	b.Run("policy="+e.Current().Short(), func(b *testing.B) {
+		lat := make([]time.Duration, 0, 1<<16)
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			t0 := time.Now()
+			if _, err := e.Decide(ctx, requests[i%len(requests)]); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		b.StopTimer()
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		var sum time.Duration
+		for _, d := range lat {
+			sum += d
+		}
+		mean := sum / time.Duration(len(lat))
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		if ceilingMean > 0 {
+			b.ReportMetric(float64(mean)/float64(ceilingMean), "x-ceiling")
+		}
+	})
+}
+
+// benchRequests mixes allowed, denied, reviewed and malformed requests.
+func benchRequests() []Input {
+	allowed := researchRequest()
+	expired := researchRequest()
+	expired.Project.EndDate = "2025-01-01"
+	sensitive := researchRequest()
+	sensitive.Resource.Dataset = "gp_contact"
+	sensitive.Resource.Filters = map[string][]string{"icpc2": {"P76"}}
+	sensitive.Project.DPIADone = true
+	bergen := researchRequest()
+	bergen.Resource.Dimensions = []string{"district", "age_10y", "sex"}
+	bergen.Resource.Filters = map[string][]string{"municipality": {"4601"}}
+	bergen.Resource.SmallestPopulation = 14500
+	for i := range 8 {
+		bergen.Context.Releases = append(bergen.Context.Releases, now.AddDate(0, 0, -3*i-1))
+	}
+	malformed := researchRequest()
+	malformed.Project = nil
+	malformed.Subject.ID = ""
+	return []Input{allowed, expired, sensitive, bergen, malformed}
+}
+
+func ceilingQuery(b *testing.B) rego.PreparedEvalQuery {
+	pq, err := rego.New(
+		rego.Query("data.ceiling.allow"),
+		rego.Module("ceiling.rego", "package ceiling\n\nallow if input.subject.id in input.project.members\n"),
+	).PrepareForEval(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return pq
+}
