@@ -281,7 +281,10 @@ func TestSecondarySuppressionHidesComplements(t *testing.T) {
 	if secondary == 0 {
 		t.Error("no secondary suppression")
 	}
-	withheld := func(geo, sex string) bool { s := status[[2]string{geo, sex}]; return s == cube.Primary || s == cube.Secondary }
+	withheld := func(geo, sex string) bool {
+		s := status[[2]string{geo, sex}]
+		return s == cube.Primary || s == cube.Secondary
+	}
 	geos := Geography()
 	for _, sex := range []string{"_T", "M", "F"} {
 		for _, parent := range []string{"_T", "4601"} {
