@@ -7,6 +7,11 @@
 // through the outbox (broker/notify), and the one-step conversion of an
 // accepted inquiry into a portfolio project.
 //
+// A researcher needs no account: Submit answers with a receipt code (also
+// mailed to them; only its hash is stored) that ReceiptActor turns into the
+// researcher's identity for their own inquiry, to follow it, Amend it while
+// no municipality has answered, supply more information or withdraw.
+//
 // Every change of an assignment's status goes through AssignmentWorkflow, the
 // transition table naming the roles allowed, the audit event written and the
 // notification sent for each transition. The internal assessment is kept
@@ -25,7 +30,9 @@
 package inquiry
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -170,11 +177,29 @@ func (s *Submission) fingerprint() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// newReceipt makes a receipt code: 24 random bytes, URL-safe. The
+// researcher, who has no account, uses it to follow, amend or withdraw
+// their inquiry; only its hash is stored.
+func newReceipt() (code, hash string, err error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", fmt.Errorf("make receipt code: %w", err)
+	}
+	code = base64.RawURLEncoding.EncodeToString(b)
+	return code, receiptHash(code), nil
+}
+
+func receiptHash(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:])
+}
+
 // Inquiry is a stored inquiry with its assignments.
 type Inquiry struct {
 	ID int64 `json:"id"`
 	Submission
 	ReceivedAt  time.Time    `json:"received_at"`
+	Receipt     string       `json:"receipt,omitempty"` // the receipt code, only in Submit's answer
 	ProjectID   *int64       `json:"project_id,omitempty"`
 	Erased      bool         `json:"erased,omitempty"`
 	Assignments []Assignment `json:"assignments"`

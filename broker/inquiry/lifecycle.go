@@ -216,7 +216,7 @@ func (r *Registry) ErasePerson(ctx context.Context, a portfolio.Actor, email str
 		if err != nil {
 			return err
 		}
-		if rep.Inquiries, err = exec(`UPDATE inquiry SET researcher_name = ?, researcher_email = ?, fingerprint = 'erased:' || id::VARCHAR, erased = true
+		if rep.Inquiries, err = exec(`UPDATE inquiry SET researcher_name = ?, researcher_email = ?, fingerprint = 'erased:' || id::VARCHAR, receipt_hash = '', erased = true
 			WHERE lower(researcher_email) = ?`, ErasedName, ref, email); err != nil {
 			return err
 		}
@@ -261,7 +261,7 @@ func (r *Registry) ApplyRetention(ctx context.Context) (int64, error) {
 	var n int64
 	err := r.portfolio.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE inquiry SET researcher_name = ?, researcher_email = 'retention:' || id::VARCHAR,
-			fingerprint = 'erased:' || id::VARCHAR, erased = true
+			fingerprint = 'erased:' || id::VARCHAR, receipt_hash = '', erased = true
 			WHERE NOT erased AND project_id IS NULL
 			AND NOT EXISTS (SELECT 1 FROM inquiry_assignment a WHERE a.inquiry_id = inquiry.id AND (a.status IN ('received', 'under_assessment', 'needs_information') OR a.updated_at > ?))`,
 			ErasedName, cutoff)

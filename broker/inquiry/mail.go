@@ -32,7 +32,8 @@ func receiptMail(inq *Inquiry) notify.Message {
 	for _, a := range inq.Assignments {
 		fmt.Fprintf(&b, "- %s (svarfrist %s)\n", unitName(a.Municipality, a.ServiceArea), a.Deadline)
 	}
-	fmt.Fprintf(&b, "\nDu får svar fra hver kommune. Referanse: %s.", inq.Ref())
+	fmt.Fprintf(&b, "\nDu får svar fra hver kommune. Referanse: %s.\n", inq.Ref())
+	fmt.Fprintf(&b, "Kvitteringskode (for å følge, endre eller trekke henvendelsen): %s\nDel ikke koden med andre.", inq.Receipt)
 	b.WriteString(signature)
 	return notify.Message{To: inq.ResearcherEmail, Subject: "Forskningshenvendelse mottatt: " + inq.Title, Body: b.String(), Topic: "inquiry.receipt", Object: inq.Ref()}
 }

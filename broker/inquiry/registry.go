@@ -73,7 +73,12 @@ func (r *Registry) Submit(ctx context.Context, s Submission) (Inquiry, error) {
 	}
 	inq := Inquiry{Submission: s, ReceivedAt: now}
 	fp := s.fingerprint()
-	err := r.portfolio.InTx(ctx, func(tx *sql.Tx) error {
+	code, hash, err := newReceipt()
+	if err != nil {
+		return Inquiry{}, err
+	}
+	inq.Receipt = code
+	err = r.portfolio.InTx(ctx, func(tx *sql.Tx) error {
 		inq.Assignments = nil
 		var dup, recent int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE fingerprint = ?), count(*) FILTER (WHERE researcher_email = ? AND received_at > ?)
@@ -96,10 +101,10 @@ func (r *Registry) Submit(ctx context.Context, s Submission) (Inquiry, error) {
 			}
 		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO inquiry (title, kind, description, institution, researcher_name, researcher_email, funding,
-			funding_status, resources_needed, knowledge_return, target_groups, ethics_status, ethics_reference, start_date, end_date, fingerprint, received_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			funding_status, resources_needed, knowledge_return, target_groups, ethics_status, ethics_reference, start_date, end_date, fingerprint, receipt_hash, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.Title, s.Kind, s.Description, s.Institution, s.ResearcherName, s.ResearcherEmail, s.Funding, s.FundingStatus, s.Resources,
-			s.KnowledgeReturn, s.TargetGroups, s.EthicsStatus, s.EthicsReference, string(s.Start), string(s.End), fp, now).Scan(&inq.ID)
+			s.KnowledgeReturn, s.TargetGroups, s.EthicsStatus, s.EthicsReference, string(s.Start), string(s.End), fp, hash, now).Scan(&inq.ID)
 		if err != nil {
 			return fmt.Errorf("insert inquiry: %w", err)
 		}

@@ -55,6 +55,7 @@ func New(p *portfolio.Registry, i *inquiry.Registry, auth Authenticate) *Handler
 		"GET /api/v1/inquiries":                                     h.listInquiries,
 		"POST /api/v1/inquiries":                                    h.submitInquiry,
 		"GET /api/v1/inquiries/{id}":                                h.getInquiry,
+		"PUT /api/v1/inquiries/{id}":                                h.amendInquiry,
 		"POST /api/v1/inquiries/{id}/withdraw":                      h.withdrawInquiry,
 		"POST /api/v1/inquiries/{id}/project":                       h.convertInquiry,
 		"POST /api/v1/inquiries/{id}/assignments/{aid}/transitions": h.actOnAssignment,
@@ -83,7 +84,7 @@ type apiError struct {
 
 func (h *Handler) wrap(fn func(http.ResponseWriter, *http.Request, portfolio.Actor) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		actor, err := h.Authenticate(r)
+		actor, err := h.actor(r)
 		if err != nil {
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "authentication failed: " + err.Error()})
 			return
@@ -97,6 +98,22 @@ func (h *Handler) wrap(fn func(http.ResponseWriter, *http.Request, portfolio.Act
 			writeJSON(w, status, body)
 		}
 	})
+}
+
+// ReceiptHeader carries the receipt code with which a researcher without an
+// account follows, amends or withdraws their own inquiry.
+const ReceiptHeader = "X-Inquiry-Receipt"
+
+func (h *Handler) actor(r *http.Request) (portfolio.Actor, error) {
+	code := r.Header.Get(ReceiptHeader)
+	if code == "" {
+		return h.Authenticate(r)
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || !strings.HasPrefix(r.URL.Path, "/api/v1/inquiries/") {
+		return portfolio.Actor{}, errors.New("a receipt code only opens its own inquiry")
+	}
+	return h.Inquiries.ReceiptActor(r.Context(), id, code)
 }
 
 func classify(err error, a portfolio.Actor) (int, apiError) {
@@ -344,6 +361,29 @@ func (h *Handler) getInquiry(w http.ResponseWriter, r *http.Request, a portfolio
 	inq, err := h.Inquiries.Get(r.Context(), a, id)
 	if err != nil {
 		return err
+	}
+	writeJSON(w, http.StatusOK, inq)
+	return nil
+}
+
+func (h *Handler) amendInquiry(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	if err := signedIn(a); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var s inquiry.Submission
+	if err := decode(r, &s); err != nil {
+		return err
+	}
+	inq, err := h.Inquiries.Amend(r.Context(), a, id, s)
+	if err != nil {
+		return err
+	}
+	if a.Role == portfolio.RoleResearcher {
+		inq = inq.ForResearcher()
 	}
 	writeJSON(w, http.StatusOK, inq)
 	return nil

@@ -112,6 +112,40 @@ func TestPublicFormAndInquiryFlowOverHTTP(t *testing.T) {
 	}
 	aid := inq.Assignments[0].ID
 	path := "/api/v1/inquiries/" + itoa(inq.ID)
+	if inq.Receipt == "" {
+		t.Fatal("the answer to the public form carries no receipt code")
+	}
+	// Without an account, the receipt code opens the inquiry and nothing else.
+	withReceipt := func(method, p, code string, body any) (int, string) {
+		var rd io.Reader
+		if body != nil {
+			j, _ := json.Marshal(body)
+			rd = bytes.NewReader(j)
+		}
+		req, _ := http.NewRequest(method, srv.URL+p, rd)
+		req.Header.Set(api.ReceiptHeader, code)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, b := withReceipt("GET", path, inq.Receipt, nil); code != 200 || !strings.Contains(b, `"status":"received"`) {
+		t.Fatalf("read with receipt: %d %s", code, b)
+	}
+	if code, _ := withReceipt("GET", path, "wrong", nil); code != 401 {
+		t.Fatalf("wrong receipt: %d", code)
+	}
+	if code, _ := withReceipt("GET", "/api/v1/projects/1", inq.Receipt, nil); code != 401 {
+		t.Fatalf("receipt used outside its inquiry: %d", code)
+	}
+	amended := submission()
+	amended["resources_needed"] = "Én time per bruker"
+	if code, b := withReceipt("PUT", path, inq.Receipt, amended); code != 200 || !strings.Contains(b, "Én time per bruker") {
+		t.Fatalf("amend with receipt: %d %s", code, b)
+	}
 
 	tests := []struct {
 		name   string

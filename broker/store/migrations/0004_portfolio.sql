@@ -161,6 +161,7 @@ CREATE TABLE inquiry (
     start_date          DATE NOT NULL,
     end_date            DATE NOT NULL,
     fingerprint         VARCHAR NOT NULL,                 -- duplicate-submission guard
+    receipt_hash        VARCHAR NOT NULL DEFAULT '',      -- SHA-256 of the receipt code the researcher got; '' when erased
     received_at         TIMESTAMPTZ NOT NULL,
     project_id          INTEGER,                          -- set when converted into a project
     erased              BOOLEAN NOT NULL DEFAULT false
