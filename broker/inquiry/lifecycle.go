@@ -105,7 +105,7 @@ type ReminderReport struct {
 func (r *Registry) SendReminders(ctx context.Context) (ReminderReport, error) {
 	var rep ReminderReport
 	now := r.now()
-	today := portfolio.DateOf(now)
+	today := portfolio.DateOf(now.In(Oslo))
 	err := r.portfolio.InTx(ctx, func(tx *sql.Tx) error {
 		rep = ReminderReport{}
 		rows, err := tx.QueryContext(ctx, `SELECT `+assignmentColumns+`, overdue_notice_at IS NOT NULL FROM inquiry_assignment
@@ -133,7 +133,7 @@ func (r *Registry) SendReminders(ctx context.Context) (ReminderReport, error) {
 			switch {
 			case a.Deadline < today && !noticed:
 				todo = append(todo, due{a, true})
-			case a.Deadline >= today && !reminded.Valid && WorkingDaysBetween(now, deadline) <= r.RemindBefore:
+			case a.Deadline >= today && !reminded.Valid && WorkingDaysBetween(now.In(Oslo), deadline) <= r.RemindBefore:
 				todo = append(todo, due{a, false})
 			}
 		}

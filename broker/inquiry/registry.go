@@ -113,7 +113,7 @@ func (r *Registry) Submit(ctx context.Context, s Submission) (Inquiry, error) {
 				return fmt.Errorf("link inquiry to need: %w", err)
 			}
 		}
-		deadline := portfolio.DateOf(AddWorkingDays(now, r.AnswerDays))
+		deadline := portfolio.DateOf(AddWorkingDays(now.In(Oslo), r.AnswerDays))
 		for _, u := range s.Units {
 			rt, err := r.route(ctx, tx, u)
 			if err != nil {

@@ -1,6 +1,19 @@
 package inquiry
 
-import "time"
+import (
+	"time"
+	_ "time/tzdata" // the deadline rules need Norway's clock wherever the broker runs
+)
+
+// Oslo is Norway's time zone: a day's date, and so a deadline, is the date
+// in Norway, not in UTC.
+var Oslo = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Oslo")
+	if err != nil {
+		panic("embedded time zone data lacks Europe/Oslo: " + err.Error())
+	}
+	return loc
+}()
 
 // Norwegian working days: Monday to Friday except the public holidays
 // (helligdager and 1 and 17 May). The moving holidays follow Easter, which

@@ -72,3 +72,11 @@ func TestWorkingDaysRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestDeadlineCountsFromTheNorwegianDate(t *testing.T) {
+	// 23:30 UTC on Monday 3 March 2025 is already Tuesday in Norway.
+	late := time.Date(2025, 3, 3, 23, 30, 0, 0, time.UTC)
+	if got := inquiry.AddWorkingDays(late.In(inquiry.Oslo), 1).Format(time.DateOnly); got != "2025-03-05" {
+		t.Fatalf("one working day after Tuesday = %s, want 2025-03-05", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net"
 	"net/mail"
@@ -218,4 +219,23 @@ func List(ctx context.Context, db *sql.DB, topicPrefix string) ([]Status, error)
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// Run delivers the outbox every interval until ctx ends, as the serving
+// broker does; a failed pass is logged and retried at the next tick.
+func (m *Mailer) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if rep, err := m.Deliver(ctx); err != nil && ctx.Err() == nil {
+			slog.Error("deliver notification e-mails", "err", err)
+		} else if rep != (Report{}) {
+			slog.Info("delivered notification e-mails", "sent", rep.Sent, "deferred", rep.Deferred, "failed", rep.Failed)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -175,3 +175,26 @@ func TestEnqueueRefusesBadRecipient(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestRunDeliversUntilStopped(t *testing.T) {
+	db := openDB(t)
+	srv := smtptest.Start(t)
+	enqueue(t, db, time.Now(), notify.Message{To: "a@b.no", Subject: "s", Body: "b", Topic: "t"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	m := &notify.Mailer{DB: db.DB, Addr: srv.Addr, From: "x@y.no"}
+	go func() { m.Run(ctx, 20*time.Millisecond); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(srv.Mails()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	enqueue(t, db, time.Now(), notify.Message{To: "c@d.no", Subject: "s", Body: "b", Topic: "t"})
+	for len(srv.Mails()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := len(srv.Mails()); n != 2 {
+		t.Fatalf("server got %d mails, want 2", n)
+	}
+}

@@ -18,6 +18,7 @@
 //   - Positions count when they are held for part of Y, under the
 //     municipality they belong to.
 //   - Results count in their year of publication.
+//   - Dates are Norwegian dates (Europe/Oslo).
 //   - Inquiries count in the year they were received, per municipality by
 //     assignment (one per service area), for the cluster once per inquiry
 //     for "received" and by assignment for the answers. An assignment is
@@ -168,7 +169,7 @@ func Compute(ctx context.Context, db *store.DB, year int) (Report, error) {
 }
 
 func inquiryFigures(ctx context.Context, db *store.DB, year int, fig map[string]*Figures) error {
-	from := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
+	from := time.Date(year, 1, 1, 0, 0, 0, 0, inquiry.Oslo)
 	to := from.AddDate(1, 0, 0)
 	rows, err := db.QueryContext(ctx, `SELECT i.id, i.received_at, a.municipality, a.status, a.deadline, a.answered_at
 		FROM inquiry i JOIN inquiry_assignment a ON a.inquiry_id = i.id
@@ -201,10 +202,10 @@ func inquiryFigures(ctx context.Context, db *store.DB, year int, fig map[string]
 			}
 			if final && answered != nil {
 				f.InquiriesAnswered++
-				if portfolio.DateOf(*answered) <= portfolio.DateOf(deadline) {
+				if portfolio.DateOf(answered.In(inquiry.Oslo)) <= portfolio.DateOf(deadline) {
 					f.AnsweredWithinDeadline++
 				}
-				days[c] = append(days[c], float64(inquiry.WorkingDaysBetween(received, *answered)))
+				days[c] = append(days[c], float64(inquiry.WorkingDaysBetween(received.In(inquiry.Oslo), answered.In(inquiry.Oslo))))
 			}
 		}
 	}
