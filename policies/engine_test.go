@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -576,5 +577,36 @@ func golden(t *testing.T, name, got string) {
 	}
 	if got != string(want) {
 		t.Fatalf("%s differs from golden:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestWriteRulesShowsEveryRuleWithItsLegalBasis(t *testing.T) {
+	v := engine(t).Current()
+	for _, lang := range []string{"nb", "en"} {
+		var b strings.Builder
+		if err := v.WriteRules(&b, lang); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, r := range v.Rules {
+			if r.Code == "" {
+				if !strings.Contains(out, "."+r.Name+"`") {
+					t.Errorf("%s: helper %s.%s missing", lang, r.Package, r.Name)
+				}
+				continue
+			}
+			title := r.Title
+			if lang == "nb" {
+				title = r.TitleNB
+			}
+			for _, want := range []string{"`" + r.Code + "`", title, r.LegalBasis, fmt.Sprintf("%s:%d", r.File, r.Row)} {
+				if !strings.Contains(out, want) {
+					t.Errorf("%s: rule %s: %q missing", lang, r.Code, want)
+				}
+			}
+		}
+		if !strings.Contains(out, v.Hash) {
+			t.Errorf("%s: version missing", lang)
+		}
 	}
 }
