@@ -218,8 +218,9 @@ type Assignment struct {
 	ContactEmail string         `json:"contact_email,omitempty"`
 	RoutedBy     string         `json:"routed_by"` // unit, municipality or advisers (the fallback)
 	Status       string         `json:"status"`
-	Assessment   string         `json:"assessment,omitempty"` // internal
-	Answer       string         `json:"answer,omitempty"`     // to the researcher
+	Assessment   string         `json:"assessment,omitempty"`      // internal
+	Answer       string         `json:"answer,omitempty"`          // to the researcher
+	Note         string         `json:"researcher_note,omitempty"` // from the researcher
 	Deadline     portfolio.Date `json:"deadline"`
 	AnsweredAt   *time.Time     `json:"answered_at,omitempty"`
 	RemindedAt   *time.Time     `json:"reminded_at,omitempty"`

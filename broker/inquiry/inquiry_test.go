@@ -623,8 +623,11 @@ func TestErasePersonRemovesThemEverywhere(t *testing.T) {
 	s2.Units = []portfolio.Unit{{Municipality: "4601"}}
 	e.inq.Submit(ctx, s2)
 	a := inq.Assignments[0].ID
-	e.inq.Act(ctx, askoyRD, a, "assess", "", "")
-	e.inq.Act(ctx, askoyRD, a, "accept", "", "Ja")
+	e.inq.Act(ctx, askoyRD, a, "request_information", "Kari Forsker virker erfaren", "Hvor mange deltakere?")
+	if _, err := e.inq.Act(ctx, author, a, "supplement", "", "Hilsen Kari Forsker: 40 deltakere."); err != nil {
+		t.Fatal(err)
+	}
+	e.inq.Act(ctx, askoyRD, a, "accept", "", "Ja, Kari Forsker er velkommen")
 	p, err := e.inq.ToProject(ctx, admin, inq.ID, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -640,7 +643,7 @@ func TestErasePersonRemovesThemEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Inquiries != 2 || rep.Portfolio != 2 || rep.Outbox != 6 {
+	if rep.Inquiries != 2 || rep.Portfolio != 2 || rep.Outbox != 7 {
 		t.Fatalf("report = %+v", rep)
 	}
 	text := allText(t, e.db)

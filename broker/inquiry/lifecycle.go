@@ -125,7 +125,7 @@ func (r *Registry) SendReminders(ctx context.Context) (ReminderReport, error) {
 			var deadline time.Time
 			var answered, reminded sql.NullTime
 			if err := rows.Scan(&a.ID, &a.InquiryID, &a.Municipality, &a.ServiceArea, &contact, &a.ContactEmail, &a.RoutedBy, &a.Status,
-				&a.Assessment, &a.Answer, &deadline, &answered, &reminded, &a.UpdatedAt, &noticed); err != nil {
+				&a.Assessment, &a.Answer, &a.Note, &deadline, &answered, &reminded, &a.UpdatedAt, &noticed); err != nil {
 				rows.Close()
 				return fmt.Errorf("find assignments to remind: %w", err)
 			}
@@ -216,6 +216,18 @@ func (r *Registry) ErasePerson(ctx context.Context, a portfolio.Actor, email str
 		if err != nil {
 			return err
 		}
+		// Their name may also stand in the free text of their inquiries and
+		// of the answers and notes exchanged about them.
+		if _, err := exec(`UPDATE inquiry_assignment SET assessment = replace(assessment, i.researcher_name, '[slettet]'),
+			answer = replace(answer, i.researcher_name, '[slettet]'), researcher_note = replace(researcher_note, i.researcher_name, '[slettet]')
+			FROM inquiry i WHERE inquiry_assignment.inquiry_id = i.id AND lower(i.researcher_email) = ?`, email); err != nil {
+			return err
+		}
+		if _, err := exec(`UPDATE inquiry SET description = replace(description, researcher_name, '[slettet]'), funding = replace(funding, researcher_name, '[slettet]'),
+			resources_needed = replace(resources_needed, researcher_name, '[slettet]'), knowledge_return = replace(knowledge_return, researcher_name, '[slettet]'),
+			target_groups = replace(target_groups, researcher_name, '[slettet]') WHERE lower(researcher_email) = ?`, email); err != nil {
+			return err
+		}
 		if rep.Inquiries, err = exec(`UPDATE inquiry SET researcher_name = ?, researcher_email = ?, fingerprint = 'erased:' || id::VARCHAR, receipt_hash = '', erased = true
 			WHERE lower(researcher_email) = ?`, ErasedName, ref, email); err != nil {
 			return err
@@ -229,8 +241,8 @@ func (r *Registry) ErasePerson(ctx context.Context, a portfolio.Actor, email str
 				return err
 			}
 		}
-		if _, err := exec(`UPDATE inquiry_assignment SET assessment = replace(assessment, ?, '[slettet]'), answer = replace(answer, ?, '[slettet]')
-			WHERE contains(lower(assessment || answer), ?)`, email, email, email); err != nil {
+		if _, err := exec(`UPDATE inquiry_assignment SET assessment = replace(assessment, ?, '[slettet]'), answer = replace(answer, ?, '[slettet]'),
+			researcher_note = replace(researcher_note, ?, '[slettet]') WHERE contains(lower(assessment || answer || researcher_note), ?)`, email, email, email, email); err != nil {
 			return err
 		}
 		if _, err := exec(`UPDATE inquiry_assignment SET contact_id = NULL, contact_email = ?, routed_by = 'advisers'

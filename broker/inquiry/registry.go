@@ -204,11 +204,14 @@ func (r *Registry) act(ctx context.Context, tx *sql.Tx, a portfolio.Actor, assig
 	if answer != "" && a.Role != portfolio.RoleResearcher {
 		as.Answer = answer
 	}
+	if answer != "" && a.Role == portfolio.RoleResearcher {
+		as.Note = answer
+	}
 	if (t.To == "accepted" || t.To == "declined") && as.AnsweredAt == nil {
 		as.AnsweredAt = &now
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE inquiry_assignment SET status = ?, assessment = ?, answer = ?, answered_at = ?, updated_at = ? WHERE id = ?`,
-		as.Status, as.Assessment, as.Answer, as.AnsweredAt, now, as.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE inquiry_assignment SET status = ?, assessment = ?, answer = ?, researcher_note = ?, answered_at = ?, updated_at = ? WHERE id = ?`,
+		as.Status, as.Assessment, as.Answer, as.Note, as.AnsweredAt, now, as.ID); err != nil {
 		return as, fmt.Errorf("%s assignment %d: %w", action, as.ID, err)
 	}
 	if err := r.portfolio.Audit(ctx, tx, portfolio.AuditEvent{Kind: t.Audit, Actor: portfolio.AuditRef(a), Object: fmt.Sprintf("inquiry/%d/assignment/%d", inq.ID, as.ID),
@@ -322,7 +325,7 @@ type querier interface {
 }
 
 const assignmentColumns = `id, inquiry_id, municipality, service_area, contact_id, contact_email, routed_by, status, assessment, answer,
-	deadline, answered_at, reminded_at, updated_at`
+	researcher_note, deadline, answered_at, reminded_at, updated_at`
 
 func scanAssignment(row interface{ Scan(...any) error }) (Assignment, error) {
 	var a Assignment
@@ -330,7 +333,7 @@ func scanAssignment(row interface{ Scan(...any) error }) (Assignment, error) {
 	var deadline time.Time
 	var answered, reminded sql.NullTime
 	err := row.Scan(&a.ID, &a.InquiryID, &a.Municipality, &a.ServiceArea, &contact, &a.ContactEmail, &a.RoutedBy, &a.Status,
-		&a.Assessment, &a.Answer, &deadline, &answered, &reminded, &a.UpdatedAt)
+		&a.Assessment, &a.Answer, &a.Note, &deadline, &answered, &reminded, &a.UpdatedAt)
 	if err != nil {
 		return a, err
 	}

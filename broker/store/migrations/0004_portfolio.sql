@@ -185,6 +185,7 @@ CREATE TABLE inquiry_assignment (
     status           VARCHAR NOT NULL CHECK (status IN ('received', 'under_assessment', 'needs_information', 'accepted', 'declined', 'withdrawn')),
     assessment       VARCHAR NOT NULL DEFAULT '',         -- internal, never sent to the researcher
     answer           VARCHAR NOT NULL DEFAULT '',         -- what the researcher is told
+    researcher_note  VARCHAR NOT NULL DEFAULT '',         -- the researcher's latest message (more information, withdrawal)
     deadline         DATE NOT NULL,
     answered_at      TIMESTAMPTZ,
     reminded_at      TIMESTAMPTZ,
