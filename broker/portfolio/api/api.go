@@ -78,8 +78,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // apiError is the body of every error response.
 type apiError struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
+	Error   string `json:"error"`
+	Field   string `json:"field,omitempty"`
+	Melding string `json:"melding,omitempty"` // the problem in Norwegian bokmål
 }
 
 func (h *Handler) wrap(fn func(http.ResponseWriter, *http.Request, portfolio.Actor) error) http.Handler {
@@ -126,7 +127,7 @@ func classify(err error, a portfolio.Actor) (int, apiError) {
 	case errors.As(err, &mb):
 		return http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("request body is larger than %d bytes", MaxBody)}
 	case errors.As(err, &ie):
-		return http.StatusBadRequest, apiError{Error: ie.Error(), Field: ie.Field}
+		return http.StatusBadRequest, apiError{Error: ie.Error(), Field: ie.Field, Melding: norwegian(ie)}
 	case errors.As(err, &fe):
 		if a.Role == "" {
 			return http.StatusUnauthorized, apiError{Error: "sign in to do this"}
