@@ -200,3 +200,25 @@ func EmailRef(email string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
 	return "email:" + hex.EncodeToString(sum[:8])
 }
+
+// Markdown renders the transition table for the documentation.
+func (w Workflow) Markdown() string {
+	var b strings.Builder
+	b.WriteString("| action | from | to | who may | audit event | notifies |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, t := range w.Transitions {
+		var who []string
+		for _, g := range t.Grants {
+			s := g.Role
+			if g.Scope != ScopeAny {
+				s += " (" + string(g.Scope) + ")"
+			}
+			who = append(who, s)
+		}
+		notify := t.Notify
+		if notify == "" {
+			notify = "—"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", t.Action, strings.Join(t.From, ", "), t.To, strings.Join(who, ", "), t.Audit, notify)
+	}
+	return b.String()
+}
