@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -75,6 +77,8 @@ type Result struct {
 	Periods    []string // in order
 	Missing    []string // periods whose source data are missing
 	Values     []Value  // by period, then geo, then sex, in Geography()/Sexes() order
+	// Time spent counting in DuckDB, in disclosure control and storing.
+	CountTime, ProtectTime, StoreTime time.Duration
 }
 
 // Geography is the geo dimension of every indicator table: the cluster,
@@ -213,6 +217,7 @@ func (c *computation) indicator(ctx context.Context, d *Definition) (*Result, er
 		cov = both
 	}
 
+	started := time.Now()
 	q, args := strataQuery(d, first, to)
 	rows, err := c.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -274,11 +279,12 @@ func (c *computation) indicator(ctx context.Context, d *Definition) (*Result, er
 		return nil, fmt.Errorf("read counts: %w", err)
 	}
 
+	countTime := time.Since(started)
 	geos := Geography()
 	if unknownDistrict {
 		geos = append(geos, cube.Category{Code: UnknownDistrict, Label: cube.Label{NB: "Bergen, ukjent bydel", EN: "Bergen, district unknown"}, Parent: catalog.BergenCode})
 	}
-	res := &Result{Definition: d, ExtractID: c.opt.ExtractID}
+	res := &Result{Definition: d, ExtractID: c.opt.ExtractID, CountTime: countTime}
 	mult := 100.0
 	if d.Unit == UnitPer1000 {
 		mult = 1000
@@ -287,6 +293,7 @@ func (c *computation) indicator(ctx context.Context, d *Definition) (*Result, er
 	if d.Standardise != StandardiseNone {
 		weights = bandWeights(d)
 	}
+	var toProtect [][2]int // spans of res.Values, one per period
 	for y := from; y <= to; y++ {
 		period := strconv.Itoa(y)
 		missing := false
@@ -320,16 +327,38 @@ func (c *computation) indicator(ctx context.Context, d *Definition) (*Result, er
 			}
 		}
 		if !missing {
-			periodValues := res.Values[start:]
-			compare(d, periodValues)
-			if err := protectPeriod(ctx, d, geos, periodValues); err != nil {
-				return nil, fmt.Errorf("protect %s: %w", period, err)
-			}
+			compare(d, res.Values[start:])
+			toProtect = append(toProtect, [2]int{start, len(res.Values)})
 		}
 	}
+	// Periods are protected independently, so they run in parallel: the
+	// LP audit, not DuckDB, dominates small tables.
+	started = time.Now()
+	errs := make([]error, len(toProtect))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, span := range toProtect {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			vals := res.Values[span[0]:span[1]]
+			if err := protectPeriod(ctx, d, geos, vals); err != nil {
+				errs[i] = fmt.Errorf("protect %s: %w", vals[0].Period, err)
+			}
+		}()
+	}
+	wg.Wait()
+	res.ProtectTime = time.Since(started)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	started = time.Now()
 	if err := c.store(ctx, res); err != nil {
 		return nil, err
 	}
+	res.StoreTime = time.Since(started)
 	return res, nil
 }
 
