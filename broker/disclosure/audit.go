@@ -40,8 +40,8 @@ type AuditReport struct {
 	// (0 < n < k, or zero when zeros are sensitive).
 	Exposed []int
 	LPs     int // linear programs solved
-	// Certified counts primary cells in large components that Protect
-	// passed on a fully withheld protecting pattern instead of an LP: the
+	// Certified counts primary cells that Protect passed on a fully
+	// withheld protecting pattern instead of an LP: the
 	// pattern's interval is inside the attacker's, so it is a sound
 	// certificate. Audit itself always solves the LP.
 	Certified int
@@ -150,6 +150,22 @@ func (pr *problem) audit(ctx context.Context) (AuditReport, error) {
 		if len(targets) == 0 {
 			continue
 		}
+		if pr.certify {
+			// Inside Protect a fully withheld protecting pattern settles a
+			// cell without an LP; only the others are solved.
+			rest := targets[:0:0]
+			for _, tc := range targets {
+				if _, up, down, ok := pr.bestPattern(tc, true); ok {
+					x := float64(pr.val[tc])
+					byCell[tc] = Interval{Cell: tc, Coords: pr.t.Cells[tc].Coords, Count: pr.val[tc],
+						Lower: x - down, Upper: x + up}
+					rep.Certified++
+					continue
+				}
+				rest = append(rest, tc)
+			}
+			targets = rest
+		}
 		if len(comp) <= pr.opt.AuditCells {
 			for k, iv := range pr.intervals(comp, targets, &rep.LPs) {
 				iv.Exact = true
@@ -158,15 +174,6 @@ func (pr *problem) audit(ctx context.Context) (AuditReport, error) {
 			continue
 		}
 		for _, tc := range targets {
-			if pr.certify {
-				if _, up, down, ok := pr.bestPattern(tc, true); ok {
-					x := float64(pr.val[tc])
-					byCell[tc] = Interval{Cell: tc, Coords: pr.t.Cells[tc].Coords, Count: pr.val[tc],
-						Lower: x - down, Upper: x + up}
-					rep.Certified++
-					continue
-				}
-			}
 			ivs := pr.intervals(pr.neighbourhood(tc), []int{tc}, &rep.LPs)
 			byCell[tc] = ivs[0]
 		}

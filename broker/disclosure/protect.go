@@ -105,19 +105,41 @@ func Protect(ctx context.Context, t *cube.Table, opt Options) (Report, error) {
 	if pr.prim[pr.grand] {
 		return rep, fmt.Errorf("%w: the grand total %d is itself below the threshold %d", ErrUnprotectable, pr.val[pr.grand], opt.K)
 	}
-	pr.hypercubes(ctx)
-	if err := ctx.Err(); err != nil {
-		return rep, err
+	// The greedy result depends on the order the primary cells are
+	// served in; on tables small enough, a few orders are tried and the
+	// pattern that withholds least is kept.
+	orders := pr.primaryOrders()
+	var best []bool
+	var audit AuditReport
+	bestCells, bestCount := math.MaxInt, int64(math.MaxInt64)
+	for _, order := range orders {
+		copy(pr.supp, pr.prim)
+		pr.hypercubes(ctx, order)
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		if _, err := pr.protectByAudit(ctx); err != nil {
+			return rep, err
+		}
+		pr.prune(ctx)
+		// The gate: the audit runs again on the pattern that will be released.
+		a, err := pr.protectByAudit(ctx)
+		if err != nil {
+			return rep, err
+		}
+		cells, count := 0, int64(0)
+		for i, s := range pr.supp {
+			if s && !pr.prim[i] {
+				cells++
+				count += pr.val[i]
+			}
+		}
+		if cells < bestCells || (cells == bestCells && count < bestCount) {
+			best, audit = append(best[:0], pr.supp...), a
+			bestCells, bestCount = cells, count
+		}
 	}
-	if _, err := pr.protectByAudit(ctx); err != nil {
-		return rep, err
-	}
-	pr.prune(ctx)
-	// The gate: the audit runs again on the pattern that will be released.
-	audit, err := pr.protectByAudit(ctx)
-	if err != nil {
-		return rep, err
-	}
+	copy(pr.supp, best)
 	for i := range t.Cells {
 		switch {
 		case pr.prim[i]:
@@ -335,30 +357,44 @@ func relCells(r cube.Relation) []int {
 	return append(out, r.Parts...)
 }
 
-// primaryOrder lists the primary cells, the most aggregated first (their
-// patterns are the most constrained), then the smallest.
-func (pr *problem) primaryOrder() []int {
-	var out []int
+// primaryOrders lists the orders in which the pattern search serves the
+// primary cells: the most aggregated first (their patterns are the most
+// constrained) then the smallest; the smallest first; the largest first.
+// Tables with many primary cells get the first order only, to keep
+// protection time near linear.
+func (pr *problem) primaryOrders() [][]int {
+	var cells []int
 	for i, p := range pr.prim {
 		if p {
-			out = append(out, i)
+			cells = append(cells, i)
 		}
 	}
-	level := func(i int) int {
-		n := 0
+	level := make(map[int]int, len(cells))
+	for _, i := range cells {
 		for j := range pr.g.Dims() {
 			if len(pr.g.Children[j][pr.g.Cat(i, j)]) > 0 {
-				n++
+				level[i]++
 			}
 		}
-		return n
 	}
-	sort.SliceStable(out, func(a, b int) bool {
-		la, lb := level(out[a]), level(out[b])
-		if la != lb {
-			return la > lb
+	sorted := func(less func(a, b int) bool) []int {
+		out := append([]int(nil), cells...)
+		sort.SliceStable(out, func(a, b int) bool { return less(out[a], out[b]) })
+		return out
+	}
+	orders := [][]int{sorted(func(a, b int) bool {
+		if level[a] != level[b] {
+			return level[a] > level[b]
 		}
-		return pr.val[out[a]] < pr.val[out[b]]
-	})
-	return out
+		return pr.val[a] < pr.val[b]
+	})}
+	if len(cells) > maxPrimariesForRetries {
+		return orders
+	}
+	return append(orders,
+		sorted(func(a, b int) bool { return pr.val[a] < pr.val[b] }),
+		sorted(func(a, b int) bool { return pr.val[a] > pr.val[b] }))
 }
+
+// maxPrimariesForRetries bounds the tables that get more than one order.
+const maxPrimariesForRetries = 60

@@ -34,8 +34,13 @@ func (pr *problem) prune(ctx context.Context) {
 			dependents[d] = append(dependents[d], p)
 		}
 	}
+	// Proofs by LP are the expensive kind, and a cell whose proof is an LP
+	// over its whole component depends on every cell there; a budget keeps
+	// pruning near the cost of one audit, after which only pattern proofs
+	// are tried.
+	budget := 2*len(primaries) + 20
 	for _, p := range primaries {
-		deps, ok := pr.prove(p)
+		deps, _, ok := pr.prove(p, true)
 		if !ok {
 			return // the pattern is not yet proved; nothing to give back
 		}
@@ -60,7 +65,11 @@ func (pr *problem) prune(ctx context.Context) {
 		newDeps := make([][]int, len(affected))
 		ok := true
 		for k, p := range affected {
-			newDeps[k], ok = pr.prove(p)
+			var usedLP bool
+			newDeps[k], usedLP, ok = pr.prove(p, budget > 0)
+			if usedLP {
+				budget--
+			}
 			if !ok {
 				break
 			}
@@ -85,12 +94,16 @@ func contains(xs []int, x int) bool {
 }
 
 // prove checks one primary cell against the current pattern and returns
-// the withheld cells the proof relies on: the corners of a fully withheld
+// the withheld cells the proof relies on (and whether it took an LP,
+// which allowLP permits): the corners of a fully withheld
 // protecting pattern if there is one, else the unknowns of the attacker's
 // LP (its whole component when small enough, else its neighbourhood).
-func (pr *problem) prove(p int) ([]int, bool) {
+func (pr *problem) prove(p int, allowLP bool) (deps []int, usedLP, ok bool) {
 	if corners, _, _, ok := pr.bestPattern(p, true); ok {
-		return corners, true
+		return corners, false, true
+	}
+	if !allowLP {
+		return nil, false, false
 	}
 	vars := pr.component(p, pr.opt.AuditCells)
 	if vars == nil {
@@ -98,7 +111,7 @@ func (pr *problem) prove(p int) ([]int, bool) {
 	}
 	var lps int
 	iv := pr.intervals(vars, []int{p}, &lps)[0]
-	return vars, iv.Width() >= float64(pr.opt.P)-1e-6
+	return vars, true, iv.Width() >= float64(pr.opt.P)-1e-6
 }
 
 // component returns the withheld cells connected to cell, or nil when
