@@ -198,6 +198,30 @@ func TestResultsAreStoredPerExtract(t *testing.T) {
 	if x, err := LatestExtract(ctx, db, "home_care_80plus"); err != nil || x != 2 {
 		t.Errorf("latest extract %d, %v; want 2", x, err)
 	}
+	// What changed: 2024 in Arna (both sexes and men), Bergen and the
+	// cluster, 10 → 11 of 50 and 5 → 6 of 30; nothing in 2022 or 2023.
+	changes, err := Changes(ctx, db, d, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got2 := map[string][2]float64{}
+	for _, c := range changes {
+		if c.Period != "2024" {
+			t.Errorf("change in %s: %+v", c.Period, c)
+		}
+		got2[c.Geo+"/"+c.Sex] = [2]float64{c.Before, c.After}
+	}
+	for _, k := range []string{"460101/_T", "4601/_T", "_T/_T"} {
+		if got2[k] != [2]float64{200, 220} {
+			t.Errorf("change %s = %v, want 200 → 220 per 1 000", k, got2[k])
+		}
+	}
+	if got2["460101/M"] != [2]float64{5.0 / 30 * 1000, 6.0 / 30 * 1000} {
+		t.Errorf("change Arna men = %v, want 166.7 → 200", got2["460101/M"])
+	}
+	if len(changes) != 6 {
+		t.Errorf("%d changes, want 6 (Arna, Bergen, cluster × both sexes and men): %+v", len(changes), changes)
+	}
 }
 
 func findDef(defs []*Definition, id string) (*Definition, bool) {

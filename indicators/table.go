@@ -171,3 +171,50 @@ func sortCells(cells []cube.Cell, pos []map[string]int) {
 	}
 	slices.SortStableFunc(cells, less)
 }
+
+// Change is one value that differs between two extract versions. Numbers
+// are given only where the value was published (NaN otherwise), so a
+// change list never carries what disclosure control withheld.
+type Change struct {
+	Period, Geo, Sex          string
+	Before, After             float64 // the main value (standardised if any, else crude)
+	BeforeStatus, AfterStatus cube.Status
+}
+
+// Changes lists what changed in indicator d between the results computed
+// on extract versions before and after: a different main value or a
+// different status, including values that exist on only one side.
+func Changes(ctx context.Context, db *store.DB, d *Definition, before, after int64) ([]Change, error) {
+	rows, err := db.QueryContext(ctx, `
+WITH a AS (SELECT period, geo, sex, coalesce(std_rate, crude_rate) AS v, status FROM indicator_value WHERE extract_id = ? AND indicator = ?),
+     b AS (SELECT period, geo, sex, coalesce(std_rate, crude_rate) AS v, status FROM indicator_value WHERE extract_id = ? AND indicator = ?)
+SELECT coalesce(a.period, b.period), coalesce(a.geo, b.geo), coalesce(a.sex, b.sex),
+       CASE WHEN a.status = 'published' THEN a.v END, CASE WHEN b.status = 'published' THEN b.v END,
+       coalesce(a.status, ''), coalesce(b.status, '')
+FROM a FULL OUTER JOIN b ON a.period = b.period AND a.geo = b.geo AND a.sex = b.sex
+WHERE a.status IS DISTINCT FROM b.status OR a.v IS DISTINCT FROM b.v
+ORDER BY 1, 2, 3`, before, d.ID, after, d.ID)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s between extracts %d and %d: %w", d.ID, before, after, err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var c Change
+		var bv, av sql.NullFloat64
+		var bs, as string
+		if err := rows.Scan(&c.Period, &c.Geo, &c.Sex, &bv, &av, &bs, &as); err != nil {
+			return nil, fmt.Errorf("compare %s: %w", d.ID, err)
+		}
+		c.Before, c.After = math.NaN(), math.NaN()
+		if bv.Valid {
+			c.Before = bv.Float64
+		}
+		if av.Valid {
+			c.After = av.Float64
+		}
+		c.BeforeStatus, c.AfterStatus = cube.Status(bs), cube.Status(as)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
