@@ -3,6 +3,7 @@ package disclosure
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/kunnskapskommunen/folkekommune/broker/cube"
@@ -190,5 +191,43 @@ func TestBalancedMovesKeepEveryLevelAdditive(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestProtectEdgeShapes(t *testing.T) {
+	cases := []struct {
+		name string
+		csv  string
+		opt  Options
+		want map[string]cube.Status // by first coordinate + "/" + rest
+	}{
+		{"one dimension", "a,count\n_T,20\nu,2\nv,9\nw,9\n", Options{K: 3},
+			map[string]cube.Status{"u": cube.Primary, "_T": cube.Published}},
+		{"k of one withholds nothing", "a,count\n_T,3\nu,1\nv,2\n", Options{K: 1},
+			map[string]cube.Status{"u": cube.Published, "v": cube.Published}},
+		{"a dimension with only the total", "a,b,count\n_T,_T,20\nu,_T,2\nv,_T,18\n", Options{K: 3},
+			map[string]cube.Status{"u/_T": cube.Primary, "_T/_T": cube.Published}},
+		{"zeros sensitive", "a,count\n_T,20\nu,0\nv,10\nw,10\n", Options{K: 3, ZerosSensitive: true},
+			map[string]cube.Status{"u": cube.Primary}},
+		{"zeros not sensitive", "a,count\n_T,20\nu,0\nv,10\nw,10\n", Options{K: 3},
+			map[string]cube.Status{"u": cube.Published, "v": cube.Published}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ct, err := ReadCSV(strings.NewReader(tc.csv), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			orig := cloneTable(ct.Table)
+			if _, err := Protect(context.Background(), ct.Table, tc.opt); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range ct.Table.Cells {
+				if want, ok := tc.want[strings.Join(c.Coords, "/")]; ok && c.Status != want {
+					t.Errorf("%v is %s, want %s", c.Coords, c.Status, want)
+				}
+			}
+			checkProtected(t, tc.name, orig, ct.Table, tc.opt)
+		})
 	}
 }
