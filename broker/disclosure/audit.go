@@ -110,9 +110,9 @@ func (pr *problem) audit(ctx context.Context) (AuditReport, error) {
 		}
 		return x
 	}
-	for _, r := range pr.rels {
+	for _, r := range pr.cons {
 		first := -1
-		for _, c := range relCells(r) {
+		for _, c := range r.cells {
 			if !pr.supp[c] {
 				continue
 			}
@@ -219,7 +219,7 @@ func (pr *problem) neighbourhood(cell int) []int {
 				continue
 			}
 			seenRel[ri] = true
-			for _, c := range relCells(pr.rels[ri]) {
+			for _, c := range pr.cons[ri].cells {
 				if pr.supp[c] {
 					add(c)
 				}
@@ -246,14 +246,11 @@ func (pr *problem) intervals(vars, targets []int, lps *int) []Interval {
 				continue
 			}
 			seen[ri] = true
-			r := pr.rels[ri]
+			r := pr.cons[ri]
 			row := make([]float64, len(vars))
-			b := 0.0
-			for k, cell := range relCells(r) {
-				coef := -1.0
-				if k == 0 {
-					coef = 1 // the total
-				}
+			b := r.rhs
+			for k, cell := range r.cells {
+				coef := r.coef[k]
 				if j, ok := col[cell]; ok {
 					row[j] += coef
 				} else {

@@ -51,6 +51,10 @@
 // says which case applies). Numerical trouble in the simplex errs the same
 // way: a failed bound is taken as the true count.
 //
+// Options.Facts lets a caller add equations the attacker knows from
+// outside the table (the project's earlier releases); the audit and the
+// pattern search honour them like the table's own relations.
+//
 // # Rounding and the cell-key method
 //
 // Round rounds published counts to a base (nearest, or random with a

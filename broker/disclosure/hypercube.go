@@ -194,10 +194,12 @@ func (pr *problem) bestPattern(i int, onlyWithheld bool) (corners []int, up, dow
 	choice := make([]int, nd)
 	at := make([]int, nd)
 	buf := make([]int, 0, 64)
+	signs := make([]int8, 0, 64)
+	sums := map[int]float64{}
 	for {
 		// Evaluate the product of the chosen moves.
 		cost, up, down := 0.0, math.Inf(1), math.Inf(1)
-		buf = buf[:0]
+		buf, signs = buf[:0], signs[:0]
 		idx := make([]int, nd)
 		valid := true
 		for {
@@ -224,6 +226,7 @@ func (pr *problem) bestPattern(i int, onlyWithheld bool) (corners []int, up, dow
 				up = math.Min(up, v)
 			}
 			buf = append(buf, cell)
+			signs = append(signs, sign)
 			// next corner
 			j := 0
 			for ; j < nd; j++ {
@@ -241,7 +244,7 @@ func (pr *problem) bestPattern(i int, onlyWithheld bool) (corners []int, up, dow
 			// With no minus corner (every corner moves up with the cell,
 			// totals included) the cell is unbounded above.
 			w := up + down
-			if w >= p {
+			if w >= p && pr.keepsFacts(buf, signs, sums) {
 				bestCost, bestUp, bestDown = cost, up, down
 				best = append(best[:0], buf...)
 			}

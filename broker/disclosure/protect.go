@@ -48,6 +48,9 @@ type Options struct {
 	// the other suppressed cells taken as known to the attacker, which can
 	// only narrow the interval, so the audit stays sound. 0 means 28.
 	AuditCells int
+	// Facts are linear equations over this table's cells the attacker
+	// knows from elsewhere, such as the project's earlier releases.
+	Facts []Fact
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -169,17 +172,19 @@ func Protect(ctx context.Context, t *cube.Table, opt Options) (Report, error) {
 // problem is a table prepared for suppression: counts, statuses and the
 // additivity relations in positional form.
 type problem struct {
-	t        *cube.Table
-	opt      Options
-	g        *cube.Grid
-	rels     []cube.Relation
-	cellRels [][]int32 // relations each cell takes part in
-	val      []int64
-	supp     []bool // withheld (primary or secondary)
-	prim     []bool // must be protected
-	grand    int
-	moves    [][][]move // per dimension and category: balanced moves through it
-	certify  bool       // accept a withheld protecting pattern instead of an LP
+	t         *cube.Table
+	opt       Options
+	g         *cube.Grid
+	cons      []constraint
+	cellRels  [][]int32 // constraints each cell takes part in
+	val       []int64
+	supp      []bool // withheld (primary or secondary)
+	prim      []bool // must be protected
+	grand     int
+	moves     [][][]move  // per dimension and category: balanced moves through it
+	certify   bool        // accept a withheld protecting pattern instead of an LP
+	facts     []int       // indices in cons of the caller's facts
+	cellFacts [][]factRef // per cell, the facts it appears in (nil without facts)
 }
 
 func newProblem(t *cube.Table, opt Options) (*problem, error) {
@@ -191,16 +196,26 @@ func newProblem(t *cube.Table, opt Options) (*problem, error) {
 		return nil, err
 	}
 	n := len(t.Cells)
-	pr := &problem{t: t, opt: opt, g: g, rels: rels,
+	pr := &problem{t: t, opt: opt, g: g,
 		cellRels: make([][]int32, n), val: make([]int64, n),
 		supp: make([]bool, n), prim: make([]bool, n)}
 	for i, c := range t.Cells {
 		pr.val[i] = c.Count
 	}
-	for ri, r := range rels {
-		pr.cellRels[r.Total] = append(pr.cellRels[r.Total], int32(ri))
-		for _, p := range r.Parts {
-			pr.cellRels[p] = append(pr.cellRels[p], int32(ri))
+	for _, r := range rels {
+		c := constraint{cells: append([]int{r.Total}, r.Parts...), coef: make([]float64, len(r.Parts)+1)}
+		c.coef[0] = 1
+		for k := 1; k < len(c.coef); k++ {
+			c.coef[k] = -1
+		}
+		pr.cons = append(pr.cons, c)
+	}
+	if err := pr.addFacts(opt.Facts); err != nil {
+		return nil, err
+	}
+	for ci, c := range pr.cons {
+		for _, cell := range c.cells {
+			pr.cellRels[cell] = append(pr.cellRels[cell], int32(ci))
 		}
 	}
 	root := make([]int, g.Dims())
@@ -292,8 +307,7 @@ func (pr *problem) complement(cell int) int {
 					continue
 				}
 				seenRel[ri] = true
-				r := pr.rels[ri]
-				for _, o := range relCells(r) {
+				for _, o := range pr.cons[ri].cells {
 					if seen[o] {
 						continue
 					}
@@ -332,9 +346,9 @@ func (pr *problem) closeSingletons() int {
 	added := 0
 	for changed := true; changed; {
 		changed = false
-		for _, r := range pr.rels {
+		for _, r := range pr.cons {
 			n, best, bestCost := 0, -1, math.Inf(1)
-			for _, c := range relCells(r) {
+			for _, c := range r.cells {
 				if pr.supp[c] {
 					n++
 				} else if cc := pr.cost(c) + pr.zeroPenalty(c); cc < bestCost {
@@ -351,10 +365,13 @@ func (pr *problem) closeSingletons() int {
 	return added
 }
 
-func relCells(r cube.Relation) []int {
-	out := make([]int, 0, len(r.Parts)+1)
-	out = append(out, r.Total)
-	return append(out, r.Parts...)
+// constraint is one linear equation the attacker knows:
+// Σ coef·count(cells) = rhs. The table's relations have coefficients
+// +1 (the total) and −1 (the parts) and rhs 0; facts bring their own.
+type constraint struct {
+	cells []int
+	coef  []float64
+	rhs   float64
 }
 
 // primaryOrders lists the orders in which the pattern search serves the

@@ -126,7 +126,7 @@ func (pr *problem) component(cell, limit int) []int {
 				continue
 			}
 			seenRel[ri] = true
-			for _, c := range relCells(pr.rels[ri]) {
+			for _, c := range pr.cons[ri].cells {
 				if pr.supp[c] && !in[c] {
 					in[c] = true
 					out = append(out, c)
