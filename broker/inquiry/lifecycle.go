@@ -60,7 +60,9 @@ func (r *Registry) ToProject(ctx context.Context, a portfolio.Actor, inquiryID i
 			return &portfolio.ForbiddenError{Actor: a, Action: "convert", Object: inq.Ref()}
 		}
 		ethics := portfolio.Ethics{Status: inq.EthicsStatus, Reference: inq.EthicsReference}
-		if inq.EthicsReference != "" || inq.EthicsStatus == "APPLIED" || inq.EthicsStatus == "APPROVED" {
+		// A REK case number, or an application without one yet, is REK's;
+		// any other reference is kept for the adviser to attribute.
+		if portfolio.IsREKReference(inq.EthicsReference) || inq.EthicsReference == "" && inq.EthicsStatus == "APPLIED" {
 			ethics.Authority = "REK"
 		}
 		if ethics.Status == "APPROVED" {

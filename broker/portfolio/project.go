@@ -52,6 +52,7 @@ type Project struct {
 	Ethics            Ethics     `json:"ethics"`
 	DPIA              string     `json:"dpia_status"`
 	LegalBasis        string     `json:"legal_basis,omitempty"`
+	Purpose           string     `json:"purpose,omitempty"` // of data requested from the broker
 	DataAccess        string     `json:"data_access"`
 	DataAccessBy      string     `json:"data_access_by,omitempty"`
 	DataAccessAt      *time.Time `json:"data_access_at,omitempty"`
@@ -175,6 +176,12 @@ func (p Project) Public() Project {
 	return p
 }
 
+// rekReference is REK's case-number form, as the policies check it.
+var rekReference = regexp.MustCompile(`^(REK )?[0-9]{4}/[0-9]{1,7}$`)
+
+// IsREKReference reports whether s has the form of a REK case number.
+func IsREKReference(s string) bool { return rekReference.MatchString(s) }
+
 var doiShape = regexp.MustCompile(`^10\.\d{4,9}/[^\s<>"]+$`)
 
 const (
@@ -286,6 +293,9 @@ func (p *Project) Validate() error {
 	if p.LegalBasis != "" && !LegalBases.Has(p.LegalBasis) {
 		return &InputError{"legal_basis", fmt.Sprintf("%q is not one of %s", p.LegalBasis, strings.Join(LegalBases.Codes(), ", "))}
 	}
+	if p.Purpose != "" && !Purposes.Has(p.Purpose) {
+		return &InputError{"purpose", fmt.Sprintf("%q is not one of %s", p.Purpose, strings.Join(Purposes.Codes(), ", "))}
+	}
 	for i := range p.Results {
 		f := fmt.Sprintf("results[%d]", i)
 		x := &p.Results[i]
@@ -337,6 +347,9 @@ func (e *Ethics) validate() error {
 	}
 	if e.Reference, err = Text("ethics.reference", e.Reference, 100, false, false); err != nil {
 		return err
+	}
+	if e.Authority == "REK" && e.Reference != "" && !rekReference.MatchString(e.Reference) {
+		return &InputError{"ethics.reference", fmt.Sprintf("%q is not a REK case number (YYYY/NNNNNN)", e.Reference)}
 	}
 	if err := checkDate("ethics.date", e.Date, false); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -135,11 +136,11 @@ func (r *Registry) CreateTx(ctx context.Context, tx *sql.Tx, a Actor, p Project)
 	p.CreatedAt, p.UpdatedAt = now, now
 	err := tx.QueryRowContext(ctx, `INSERT INTO project (title, summary, type, health_project_type, status, start_date, end_date,
 		owner_institution, municipality_role, user_involvement, ethics_authority, ethics_reference, ethics_status, ethics_date,
-		dpia_status, legal_basis, data_access, inquiry_id, created_by, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?) RETURNING id`,
+		dpia_status, legal_basis, purpose, data_access, inquiry_id, created_by, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?) RETURNING id`,
 		p.Title, p.Summary, p.Type, p.HealthProjectType, p.Status, nullDate(p.Start), nullDate(p.End),
 		p.OwnerInstitution, p.MunicipalityRole, p.UserInvolvement, p.Ethics.Authority, p.Ethics.Reference, p.Ethics.Status, nullDate(p.Ethics.Date),
-		p.DPIA, p.LegalBasis, p.InquiryID, p.CreatedBy, now, now).Scan(&p.ID)
+		p.DPIA, p.LegalBasis, p.Purpose, p.InquiryID, p.CreatedBy, now, now).Scan(&p.ID)
 	if err != nil {
 		return p, fmt.Errorf("insert project: %w", err)
 	}
@@ -191,10 +192,10 @@ func (r *Registry) Update(ctx context.Context, a Actor, p Project) (Project, err
 		p.UpdatedAt = r.now()
 		_, err = tx.ExecContext(ctx, `UPDATE project SET title = ?, summary = ?, type = ?, health_project_type = ?, start_date = ?, end_date = ?,
 			owner_institution = ?, municipality_role = ?, user_involvement = ?, ethics_authority = ?, ethics_reference = ?, ethics_status = ?,
-			ethics_date = ?, dpia_status = ?, legal_basis = ?, data_access = ?, updated_at = ? WHERE id = ?`,
+			ethics_date = ?, dpia_status = ?, legal_basis = ?, purpose = ?, data_access = ?, updated_at = ? WHERE id = ?`,
 			p.Title, p.Summary, p.Type, p.HealthProjectType, nullDate(p.Start), nullDate(p.End),
 			p.OwnerInstitution, p.MunicipalityRole, p.UserInvolvement, p.Ethics.Authority, p.Ethics.Reference, p.Ethics.Status,
-			nullDate(p.Ethics.Date), p.DPIA, p.LegalBasis, p.DataAccess, p.UpdatedAt, p.ID)
+			nullDate(p.Ethics.Date), p.DPIA, p.LegalBasis, p.Purpose, p.DataAccess, p.UpdatedAt, p.ID)
 		if err != nil {
 			return fmt.Errorf("update %s: %w", p.Ref(), err)
 		}
@@ -214,7 +215,7 @@ func (r *Registry) Update(ctx context.Context, a Actor, p Project) (Project, err
 }
 
 func approvalBasisChanged(a, b *Project) bool {
-	return a.Ethics != b.Ethics || a.LegalBasis != b.LegalBasis || a.DPIA != b.DPIA ||
+	return a.Ethics != b.Ethics || a.LegalBasis != b.LegalBasis || a.Purpose != b.Purpose || a.DPIA != b.DPIA ||
 		!slices.Equal(a.Members, b.Members) || !slices.Equal(a.Units, b.Units) || a.HealthProjectType != b.HealthProjectType
 }
 
@@ -243,6 +244,7 @@ func changedFields(a, b *Project) []string {
 	add("ethics", a.Ethics != b.Ethics)
 	add("dpia_status", a.DPIA != b.DPIA)
 	add("legal_basis", a.LegalBasis != b.LegalBasis)
+	add("purpose", a.Purpose != b.Purpose)
 	add("results", !slices.Equal(a.Results, b.Results))
 	add("positions", !slices.Equal(a.Positions, b.Positions))
 	return out
@@ -309,8 +311,12 @@ func (p *Project) readyForAccess() error {
 	switch {
 	case p.Status != "active":
 		return &InputError{"status", fmt.Sprintf("is %q; only an active project can be approved for data access", p.Status)}
-	case p.LegalBasis == "":
-		return &InputError{"legal_basis", "is required before data access can be approved"}
+	case p.Purpose == "":
+		return &InputError{"purpose", "is required before data access can be approved"}
+	case p.End == "":
+		return &InputError{"end", "is required before data access can be approved: access ends with the project"}
+	case p.LegalBasis == "" || p.LegalBasis == "gdpr-9-2-a":
+		return &InputError{"legal_basis", "a legal basis for data from the broker is required before data access can be approved (consent covers only the project's own data)"}
 	case p.DPIA != "completed" && p.DPIA != "not_required":
 		return &InputError{"dpia_status", fmt.Sprintf("is %q; the DPIA must be completed or assessed as not required", p.DPIA)}
 	case p.HealthProjectType != "" && p.Ethics.Status != "APPROVED":
@@ -381,6 +387,7 @@ type Approval struct {
 	Members        []string `json:"members"`
 	Municipalities []string `json:"municipalities"`
 	LegalBasis     string   `json:"legal_basis"`
+	Purpose        string   `json:"purpose"`
 	DPIA           string   `json:"dpia_status"`
 	Ethics         Ethics   `json:"ethics"`
 	End            Date     `json:"end,omitempty"`
@@ -395,7 +402,7 @@ func (r *Registry) AccessApproval(ctx context.Context, id int64) (Approval, erro
 		return Approval{}, err
 	}
 	ap := Approval{ProjectID: p.ID, Status: p.Status, DataAccess: p.DataAccess, Members: p.Members, Municipalities: p.Municipalities(),
-		LegalBasis: p.LegalBasis, DPIA: p.DPIA, Ethics: p.Ethics, End: p.End}
+		LegalBasis: p.LegalBasis, Purpose: p.Purpose, DPIA: p.DPIA, Ethics: p.Ethics, End: p.End}
 	if p.DataAccess == "approved" {
 		ap.ApprovedBy = p.DataAccessBy
 		if p.DataAccessAt != nil {
@@ -408,6 +415,53 @@ func (r *Registry) AccessApproval(ctx context.Context, id int64) (Approval, erro
 		ap.Members = []string{}
 	}
 	return ap, nil
+}
+
+// PolicyProject is the project as the broker's policies read it: the
+// fields, names and types of policies.Project, so that the caller converts
+// with policies.Project(a.ForPolicy()) without this package importing the
+// policy engine.
+type PolicyProject struct {
+	ID         string   `json:"id"`
+	Status     string   `json:"status"`
+	Purpose    string   `json:"purpose"`
+	ApprovedAt string   `json:"approved_at,omitempty"`
+	EndDate    string   `json:"end_date"`
+	REK        string   `json:"rek,omitempty"`
+	DPIADone   bool     `json:"dpia_done"`
+	LegalBasis string   `json:"legal_basis,omitempty"`
+	Members    []string `json:"members"`
+}
+
+// ForPolicy renders the approval for the policies. Status is "approved"
+// only while Approved holds; otherwise it says why not: the data-access
+// state ("submitted" for requested) or "closed" for a completed project.
+// The policies check the end date, REK, legal basis and purpose themselves,
+// so a registry mistake cannot release data on its own.
+func (a Approval) ForPolicy() PolicyProject {
+	pp := PolicyProject{ID: strconv.FormatInt(a.ProjectID, 10), Purpose: a.Purpose, EndDate: string(a.End),
+		DPIADone: a.DPIA == "completed" || a.DPIA == "not_required", LegalBasis: a.LegalBasis, Members: a.Members}
+	switch {
+	case a.Approved:
+		pp.Status = "approved"
+	case a.Status == "completed":
+		pp.Status = "closed"
+	case a.DataAccess == "approved":
+		pp.Status = "expired" // approved, but past the project's end date
+	case a.DataAccess == "requested":
+		pp.Status = "submitted"
+	case a.DataAccess == "none":
+		pp.Status = a.Status
+	default:
+		pp.Status = a.DataAccess
+	}
+	if a.ApprovedAt != "" {
+		pp.ApprovedAt = a.ApprovedAt[:len(time.DateOnly)]
+	}
+	if a.Ethics.Authority == "REK" && a.Ethics.Status == "APPROVED" {
+		pp.REK = a.Ethics.Reference
+	}
+	return pp
 }
 
 // AuditLog adapts the broker's audit log to the registries' Auditor.

@@ -75,9 +75,10 @@ func sample() portfolio.Project {
 		Members:           []string{"kari.forsker@uib.no"},
 		Funding:           []portfolio.Funding{{Source: "NFR", AmountNOK: 12_000_000}},
 		Areas:             []string{"clinical_practice"},
-		Ethics:            portfolio.Ethics{Authority: "REK", Reference: "REK vest 2024/123456", Status: "APPROVED", Date: "2024-11-20"},
+		Ethics:            portfolio.Ethics{Authority: "REK", Reference: "2024/123456", Status: "APPROVED", Date: "2024-11-20"},
 		DPIA:              "completed",
-		LegalBasis:        "public_interest",
+		LegalBasis:        "hfl-35",
+		Purpose:           "research",
 	}
 }
 
@@ -215,6 +216,9 @@ func TestAccessWorkflow(t *testing.T) {
 		{"health project without REK approval", "active", func(p *portfolio.Project) { p.Ethics = portfolio.Ethics{Authority: "REK", Status: "APPLIED"} },
 			[]step{{"request_access", member, "requested"}, {"approve_access", privacy, "input:ethics.status"}}},
 		{"no legal basis", "active", func(p *portfolio.Project) { p.LegalBasis = "" }, []step{{"request_access", member, "requested"}, {"approve_access", privacy, "input:legal_basis"}}},
+		{"no purpose", "active", func(p *portfolio.Project) { p.Purpose = "" }, []step{{"request_access", member, "requested"}, {"approve_access", privacy, "input:purpose"}}},
+		{"no end date", "active", func(p *portfolio.Project) { p.End = "" }, []step{{"request_access", member, "requested"}, {"approve_access", privacy, "input:end"}}},
+		{"consent covers no broker data", "active", func(p *portfolio.Project) { p.LegalBasis = "gdpr-9-2-a" }, []step{{"request_access", member, "requested"}, {"approve_access", privacy, "input:legal_basis"}}},
 		{"DPIA not done", "active", func(p *portfolio.Project) { p.DPIA = "in_progress" }, []step{{"request_access", member, "requested"}, {"approve_access", privacy, "input:dpia_status"}}},
 	}
 	for _, tc := range tests {
@@ -282,7 +286,7 @@ func TestAccessApprovalIsWhatPoliciesRead(t *testing.T) {
 	r.Transition(ctx, member, p.ID, "request_access", "")
 	r.Transition(ctx, privacy, p.ID, "approve_access", "Godkjent etter REK-vedtak")
 	ap, _ = r.AccessApproval(ctx, p.ID)
-	if !ap.Approved || ap.ApprovedBy != "pvo" || ap.Ethics.Reference != "REK vest 2024/123456" || len(ap.Members) != 1 || ap.Municipalities[0] != "4627" {
+	if !ap.Approved || ap.ApprovedBy != "pvo" || ap.Ethics.Reference != "2024/123456" || len(ap.Members) != 1 || ap.Municipalities[0] != "4627" {
 		t.Fatalf("approval = %+v", ap)
 	}
 	// Past its end date the approval no longer holds.
@@ -359,6 +363,8 @@ func TestCreateRefusesBadInputNamingTheField(t *testing.T) {
 		{"priority_areas[0]", func(p *portfolio.Project) { p.Areas[0] = "space" }},
 		{"ethics.reference", func(p *portfolio.Project) { p.Ethics.Reference = "" }},
 		{"ethics.authority", func(p *portfolio.Project) { p.Ethics.Authority = "NSD-2" }},
+		{"ethics.reference", func(p *portfolio.Project) { p.Ethics.Reference = "REK vest 2024/123456" }},
+		{"purpose", func(p *portfolio.Project) { p.Purpose = "fun" }},
 		{"dpia_status", func(p *portfolio.Project) { p.DPIA = "maybe" }},
 		{"legal_basis", func(p *portfolio.Project) { p.LegalBasis = "because" }},
 		{"results[0].doi", func(p *portfolio.Project) {

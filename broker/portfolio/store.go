@@ -33,7 +33,7 @@ func dateOf(t sql.NullTime) Date {
 
 const projectColumns = `id, title, summary, type, health_project_type, status, start_date, end_date, owner_institution,
 	municipality_role, user_involvement, ethics_authority, ethics_reference, ethics_status, ethics_date, dpia_status,
-	legal_basis, data_access, data_access_by, data_access_at, inquiry_id, created_by, created_at, updated_at`
+	legal_basis, purpose, data_access, data_access_by, data_access_at, inquiry_id, created_by, created_at, updated_at`
 
 func scanProject(row interface{ Scan(...any) error }) (Project, error) {
 	var p Project
@@ -41,7 +41,7 @@ func scanProject(row interface{ Scan(...any) error }) (Project, error) {
 	var inquiry sql.NullInt64
 	err := row.Scan(&p.ID, &p.Title, &p.Summary, &p.Type, &p.HealthProjectType, &p.Status, &start, &end, &p.OwnerInstitution,
 		&p.MunicipalityRole, &p.UserInvolvement, &p.Ethics.Authority, &p.Ethics.Reference, &p.Ethics.Status, &ethicsDate, &p.DPIA,
-		&p.LegalBasis, &p.DataAccess, &p.DataAccessBy, &accessAt, &inquiry, &p.CreatedBy, &p.CreatedAt, &p.UpdatedAt)
+		&p.LegalBasis, &p.Purpose, &p.DataAccess, &p.DataAccessBy, &accessAt, &inquiry, &p.CreatedBy, &p.CreatedAt, &p.UpdatedAt)
 	if err != nil {
 		return p, err
 	}

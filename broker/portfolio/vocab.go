@@ -142,12 +142,26 @@ var DPIAStatuses = Vocabulary{
 	{"completed", catalog.Label{NB: "Gjennomført", EN: "Completed"}},
 }
 
-// LegalBases are the grounds for processing health data for research.
+// LegalBases are the grounds for processing health data, with the codes
+// the broker's policies use (policies/data.json, which the privacy officer
+// keeps), plus consent, which covers a project's own data collection but
+// never a release from the broker.
 var LegalBases = Vocabulary{
-	{"consent", catalog.Label{NB: "Samtykke (GDPR art. 6(1)(a) og 9(2)(a))", EN: "Consent"}},
-	{"public_interest", catalog.Label{NB: "Allmennhetens interesse (GDPR art. 6(1)(e) og 9(2)(j), helseforskningsloven)", EN: "Public interest research"}},
-	{"hfl_35", catalog.Label{NB: "Dispensasjon fra taushetsplikt (helsepersonelloven § 29 / helseforskningsloven § 35)", EN: "Exemption from confidentiality"}},
-	{"quality_assurance", catalog.Label{NB: "Kvalitetssikring og styring (helsepersonelloven § 26)", EN: "Quality assurance and governance"}},
+	{"hfl-35", catalog.Label{NB: "Helseforskningsloven § 35 (dispensasjon fra taushetsplikt, vedtatt av REK)", EN: "Health Research Act s. 35 (exemption from confidentiality, granted by REK)"}},
+	{"gdpr-9-2-j", catalog.Label{NB: "Personvernforordningen art. 9 nr. 2 bokstav j (forskning)", EN: "GDPR Art. 9(2)(j) (research)"}},
+	{"hpl-26", catalog.Label{NB: "Helsepersonelloven § 26 (kvalitetssikring og evaluering)", EN: "Health Personnel Act s. 26 (quality assurance and evaluation)"}},
+	{"pjl-6", catalog.Label{NB: "Pasientjournalloven § 6 (behandlingsrettede helseregistre)", EN: "Patient Records Act s. 6 (treatment-related health registries)"}},
+	{"fhl-5", catalog.Label{NB: "Folkehelseloven § 5 (oversikt over helsetilstand)", EN: "Public Health Act s. 5 (overview of the population's health)"}},
+	{"hol-3-3", catalog.Label{NB: "Helse- og omsorgstjenesteloven § 3-3 (helsefremmende og forebyggende arbeid)", EN: "Health and Care Services Act s. 3-3 (health promotion and prevention)"}},
+	{"gdpr-9-2-a", catalog.Label{NB: "Samtykke (personvernforordningen art. 9 nr. 2 bokstav a)", EN: "Consent (GDPR Art. 9(2)(a))"}},
+}
+
+// Purposes are what data from the broker would be used for, as the
+// policies distinguish them (each has its own legal bases and REK rule).
+var Purposes = Vocabulary{
+	{"research", catalog.Label{NB: "Forskning", EN: "Research"}},
+	{"quality_improvement", catalog.Label{NB: "Kvalitetsforbedring", EN: "Quality improvement"}},
+	{"governance", catalog.Label{NB: "Styring og planlegging", EN: "Governance and planning"}},
 }
 
 // ServiceAreas are the municipal service units (etater/tjenesteområder) that

@@ -36,7 +36,8 @@ CREATE TABLE project (
     ethics_status        VARCHAR NOT NULL DEFAULT '',     -- Cristin approval status: NOTAPPLIED, APPLIED, APPROVED, DECLINED
     ethics_date          DATE,
     dpia_status          VARCHAR NOT NULL DEFAULT 'not_assessed',
-    legal_basis          VARCHAR NOT NULL DEFAULT '',
+    legal_basis          VARCHAR NOT NULL DEFAULT '',     -- policy code: hfl-35, gdpr-9-2-j, hpl-26, pjl-6, fhl-5, hol-3-3, gdpr-9-2-a
+    purpose              VARCHAR NOT NULL DEFAULT '',     -- of data from the broker: research, quality_improvement, governance
     data_access          VARCHAR NOT NULL DEFAULT 'none' CHECK (data_access IN ('none', 'requested', 'approved', 'refused', 'revoked')),
     data_access_by       VARCHAR NOT NULL DEFAULT '',
     data_access_at       TIMESTAMPTZ,
