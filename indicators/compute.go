@@ -144,7 +144,18 @@ func Compute(ctx context.Context, db *store.DB, defs []*Definition, opt Options)
 	if opt.FromYear > opt.ToYear {
 		return nil, fmt.Errorf("years: from %d is after to %d", opt.FromYear, opt.ToYear)
 	}
-	c := &computation{db: db, opt: opt, coverage: map[string]map[int]bool{}}
+	// One connection for the whole computation: it holds the temporary
+	// person_year table every indicator reads.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("compute indicators: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, personYearSQL, opt.FromYear-2, opt.ToYear, opt.ToYear); err != nil {
+		return nil, fmt.Errorf("place the population in years %d–%d: %w", opt.FromYear-2, opt.ToYear, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS person_year`)
+	c := &computation{conn: conn, opt: opt, coverage: map[string]map[int]bool{}}
 	var results []*Result
 	var errs []error
 	for i, d := range defs {
@@ -165,7 +176,7 @@ func Compute(ctx context.Context, db *store.DB, defs []*Definition, opt Options)
 }
 
 type computation struct {
-	db       *store.DB
+	conn     *sql.Conn
 	opt      Options
 	coverage map[string]map[int]bool // dataset/period → covered years
 }
@@ -176,7 +187,7 @@ func (c *computation) covered(ctx context.Context, dataset, period string, from,
 		return cov, nil
 	}
 	q, args := coverageQuery(dataset, period, c.opt.FromYear-2, c.opt.ToYear)
-	rows, err := c.db.QueryContext(ctx, q, args...)
+	rows, err := c.conn.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find the years %s covers: %w", dataset, err)
 	}
@@ -219,7 +230,7 @@ func (c *computation) indicator(ctx context.Context, d *Definition) (*Result, er
 
 	started := time.Now()
 	q, args := strataQuery(d, first, to)
-	rows, err := c.db.QueryContext(ctx, q, args...)
+	rows, err := c.conn.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count: %w", err)
 	}
@@ -453,15 +464,11 @@ func compare(d *Definition, vals []Value) {
 // store replaces the indicator's results for the extract version in one
 // transaction.
 func (c *computation) store(ctx context.Context, r *Result) error {
-	conn, err := c.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("store results: %w", err)
-	}
-	defer conn.Close()
+	conn := c.conn
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("store results: %w", err)
 	}
-	err = func() error {
+	err := func() error {
 		for _, q := range []string{`DELETE FROM indicator_value WHERE extract_id = ? AND indicator = ?`, `DELETE FROM indicator_run WHERE extract_id = ? AND indicator = ?`} {
 			if _, err := conn.ExecContext(ctx, q, r.ExtractID, r.Definition.ID); err != nil {
 				return err

@@ -24,29 +24,39 @@ func (q *sqlQuery) add(s string, args ...any) {
 // yearsCTE lists the years [from, to].
 const yearsCTE = `years AS (SELECT unnest(generate_series(CAST(? AS BIGINT), CAST(? AS BIGINT))) AS year)`
 
+// personYearSQL materialises, once per computation, who lives where in
+// each year [from, to]: a person belongs, in year Y, to the municipality
+// and district of the residence period that covers 1 January of Y, if
+// alive then; the age is Y minus the birth year (the age reached during
+// Y). Each residence period yields the years whose 1 January it covers —
+// from the year after the day before moving in, to the year of the day
+// before moving out — which is linear in the register, unlike a range
+// join of periods against years.
+const personYearSQL = `CREATE OR REPLACE TEMP TABLE person_year AS
+SELECT CAST(year AS INTEGER) AS year, pid, sex, municipality, district, CAST(year - birth_year AS INTEGER) AS age
+FROM (
+  SELECT p.pid, p.sex, p.birth_year, p.death_month, r.municipality, r.district,
+         unnest(generate_series(
+           greatest(year(r.moved_in - INTERVAL 1 DAY) + 1, CAST(? AS BIGINT)),
+           least(coalesce(year(r.moved_out - INTERVAL 1 DAY), CAST(? AS BIGINT)), CAST(? AS BIGINT)))) AS year
+  FROM residence r JOIN person p ON p.pid = r.pid)
+WHERE death_month IS NULL OR death_month >= make_date(year, 1, 1)`
+
 // strataQuery builds the statement that counts, for the years [from, to],
 // the denominator and numerator of d by year, municipality, district, sex
-// and 5-year age band. Everything finer-grained than the band never leaves
-// DuckDB; the engine rolls these strata up to districts, municipalities,
-// the cluster and both sexes, and standardises, in Go.
-//
-// A person belongs, in year Y, to the municipality and district of the
-// residence period that covers 1 January of Y, if alive then; the age is
-// Y minus the birth year (the age reached during Y). Events count by this
-// residence, not by the municipality column of the event row, so that an
+// and 5-year age band, from person_year (personYearSQL). Everything
+// finer-grained than the band never leaves DuckDB; the engine rolls these
+// strata up to districts, municipalities, the cluster and both sexes, and
+// standardises, in Go. Events count by the person's residence, not by the municipality column of the event row, so that an
 // event and its person are always in the same unit.
 func strataQuery(d *Definition, from, to int) (string, []any) {
 	var q sqlQuery
 	q.add("WITH "+yearsCTE+",\n", from, to)
 	q.add(`base AS (
-  SELECT y.year, p.pid, p.sex, r.municipality, r.district, y.year - p.birth_year AS age
-  FROM years y
-  JOIN residence r ON r.moved_in <= make_date(y.year, 1, 1) AND (r.moved_out IS NULL OR r.moved_out > make_date(y.year, 1, 1))
-  JOIN person p ON p.pid = r.pid
-  WHERE (p.death_month IS NULL OR p.death_month >= make_date(y.year, 1, 1))
-    AND y.year - p.birth_year >= ?`, d.Age.Min)
+  SELECT year, pid, sex, municipality, district, age FROM person_year
+  WHERE year BETWEEN ? AND ? AND age >= ?`, from, to, d.Age.Min)
 	if d.Age.Max != nil {
-		q.add(` AND y.year - p.birth_year <= ?`, *d.Age.Max)
+		q.add(` AND age <= ?`, *d.Age.Max)
 	}
 	q.add("\n)")
 	for i, c := range d.conds {
@@ -155,7 +165,7 @@ func coverageQuery(dataset, period string, from, to int) (string, []any) {
 	var body string
 	switch dataset {
 	case "population":
-		body = `SELECT DISTINCT y.year FROM years y JOIN residence r ON r.moved_in <= make_date(y.year, 1, 1) AND (r.moved_out IS NULL OR r.moved_out > make_date(y.year, 1, 1))`
+		body = `SELECT DISTINCT year FROM person_year`
 	case "gp_contact":
 		body = `SELECT DISTINCT year(contact_date) AS year FROM gp_contact`
 	case "growth":
