@@ -114,6 +114,7 @@ func Protect(ctx context.Context, t *cube.Table, opt Options) (Report, error) {
 	orders := pr.primaryOrders()
 	var best []bool
 	var audit AuditReport
+	var lastErr error
 	bestCells, bestCount := math.MaxInt, int64(math.MaxInt64)
 	for _, order := range orders {
 		copy(pr.supp, pr.prim)
@@ -122,13 +123,15 @@ func Protect(ctx context.Context, t *cube.Table, opt Options) (Report, error) {
 			return rep, err
 		}
 		if _, err := pr.protectByAudit(ctx); err != nil {
-			return rep, err
+			lastErr = err
+			continue
 		}
 		pr.prune(ctx)
 		// The gate: the audit runs again on the pattern that will be released.
 		a, err := pr.protectByAudit(ctx)
 		if err != nil {
-			return rep, err
+			lastErr = err
+			continue
 		}
 		cells, count := 0, int64(0)
 		for i, s := range pr.supp {
@@ -141,6 +144,9 @@ func Protect(ctx context.Context, t *cube.Table, opt Options) (Report, error) {
 			best, audit = append(best[:0], pr.supp...), a
 			bestCells, bestCount = cells, count
 		}
+	}
+	if best == nil {
+		return rep, lastErr
 	}
 	copy(pr.supp, best)
 	for i := range t.Cells {
