@@ -42,36 +42,90 @@ type Handler struct {
 	mux          *http.ServeMux
 }
 
+// route is one endpoint: its pattern, who may call it, and what it does.
+type route struct {
+	pattern string
+	access  string // public, signed-in, or the roles
+	summary string
+	handle  func(*Handler) func(http.ResponseWriter, *http.Request, portfolio.Actor) error
+}
+
+// routes is the API; OpenAPI documents the same list.
+var routes = []route{
+	{"GET /api/v1/projects", "public", "List projects (?status, ?type, ?municipality); e-mail addresses and members only for those who may edit", func(h *Handler) handlerFunc { return h.listProjects }},
+	{"POST /api/v1/projects", "admin, fou_contact (own municipality), researcher (becomes member)", "Register a project", func(h *Handler) handlerFunc { return h.createProject }},
+	{"GET /api/v1/projects/{id}", "public", "One project", func(h *Handler) handlerFunc { return h.getProject }},
+	{"PUT /api/v1/projects/{id}", "admin, fou_contact (own municipality), researcher (member)", "Replace a project's editable fields", func(h *Handler) handlerFunc { return h.updateProject }},
+	{"POST /api/v1/projects/{id}/transitions", "by the project and data-access workflows", "Take a workflow action: {action, note}", func(h *Handler) handlerFunc { return h.transitionProject }},
+	{"GET /api/v1/projects/{id}/approval", "admin, privacy_officer, fou_contact (own municipality), members", "The data-access approval the policies read", func(h *Handler) handlerFunc { return h.approval }},
+	{"GET /api/v1/inquiries", "signed-in (each sees their own view)", "List inquiries", func(h *Handler) handlerFunc { return h.listInquiries }},
+	{"POST /api/v1/inquiries", "public (the form; spam-, size- and duplicate-limited)", "Send an inquiry; the answer carries the receipt code", func(h *Handler) handlerFunc { return h.submitInquiry }},
+	{"GET /api/v1/inquiries/{id}", "admin, fou_contact (own municipality), the researcher (token or X-Inquiry-Receipt)", "One inquiry", func(h *Handler) handlerFunc { return h.getInquiry }},
+	{"PUT /api/v1/inquiries/{id}", "admin, the researcher", "Amend an inquiry no municipality has answered", func(h *Handler) handlerFunc { return h.amendInquiry }},
+	{"POST /api/v1/inquiries/{id}/withdraw", "admin, the researcher", "Withdraw every open assignment: {message}", func(h *Handler) handlerFunc { return h.withdrawInquiry }},
+	{"POST /api/v1/inquiries/{id}/project", "admin, fou_contact of an accepting municipality", "Turn an accepted inquiry into a project", func(h *Handler) handlerFunc { return h.convertInquiry }},
+	{"POST /api/v1/inquiries/{id}/assignments/{aid}/transitions", "by the inquiry workflow", "Take a workflow action: {action, assessment, answer}", func(h *Handler) handlerFunc { return h.actOnAssignment }},
+	{"GET /api/v1/contacts", "admin, fou_contact", "The R&D contact directory (?municipality)", func(h *Handler) handlerFunc { return h.listContacts }},
+	{"POST /api/v1/contacts", "admin", "Add an R&D contact", func(h *Handler) handlerFunc { return h.saveContact }},
+	{"PUT /api/v1/contacts/{id}", "admin", "Replace an R&D contact", func(h *Handler) handlerFunc { return h.saveContact }},
+	{"GET /api/v1/needs", "public", "Knowledge needs (?municipality, ?unmet=true)", func(h *Handler) handlerFunc { return h.listNeeds }},
+	{"POST /api/v1/needs", "admin, fou_contact and coordinator (own municipality)", "Register a knowledge need", func(h *Handler) handlerFunc { return h.addNeed }},
+	{"POST /api/v1/needs/{id}/status", "admin, fou_contact and coordinator (own municipality)", "Open or close a need: {status}", func(h *Handler) handlerFunc { return h.setNeedStatus }},
+	{"GET /api/v1/reports/{year}", "public", "The yearly report's figures (?format=json|csv)", func(h *Handler) handlerFunc { return h.report }},
+	{"GET /api/v1/workflows", "public", "The transition tables", func(h *Handler) handlerFunc { return h.workflows }},
+}
+
+type handlerFunc = func(http.ResponseWriter, *http.Request, portfolio.Actor) error
+
 // New returns the API handler.
 func New(p *portfolio.Registry, i *inquiry.Registry, auth Authenticate) *Handler {
 	h := &Handler{Portfolio: p, Inquiries: i, Authenticate: auth, mux: http.NewServeMux()}
-	routes := map[string]func(http.ResponseWriter, *http.Request, portfolio.Actor) error{
-		"GET /api/v1/projects":                                      h.listProjects,
-		"POST /api/v1/projects":                                     h.createProject,
-		"GET /api/v1/projects/{id}":                                 h.getProject,
-		"PUT /api/v1/projects/{id}":                                 h.updateProject,
-		"POST /api/v1/projects/{id}/transitions":                    h.transitionProject,
-		"GET /api/v1/projects/{id}/approval":                        h.approval,
-		"GET /api/v1/inquiries":                                     h.listInquiries,
-		"POST /api/v1/inquiries":                                    h.submitInquiry,
-		"GET /api/v1/inquiries/{id}":                                h.getInquiry,
-		"PUT /api/v1/inquiries/{id}":                                h.amendInquiry,
-		"POST /api/v1/inquiries/{id}/withdraw":                      h.withdrawInquiry,
-		"POST /api/v1/inquiries/{id}/project":                       h.convertInquiry,
-		"POST /api/v1/inquiries/{id}/assignments/{aid}/transitions": h.actOnAssignment,
-		"GET /api/v1/contacts":                                      h.listContacts,
-		"POST /api/v1/contacts":                                     h.saveContact,
-		"PUT /api/v1/contacts/{id}":                                 h.saveContact,
-		"GET /api/v1/needs":                                         h.listNeeds,
-		"POST /api/v1/needs":                                        h.addNeed,
-		"POST /api/v1/needs/{id}/status":                            h.setNeedStatus,
-		"GET /api/v1/reports/{year}":                                h.report,
-		"GET /api/v1/workflows":                                     h.workflows,
-	}
-	for pattern, fn := range routes {
-		h.mux.Handle(pattern, h.wrap(fn))
+	for _, rt := range routes {
+		h.mux.Handle(rt.pattern, h.wrap(rt.handle(h)))
 	}
 	return h
+}
+
+// OpenAPIPaths documents the routes as an OpenAPI 3 "paths" object, for the
+// broker's /api/v1/openapi.json.
+func OpenAPIPaths() map[string]any {
+	paths := map[string]any{}
+	for _, rt := range routes {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		item, _ := paths[path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[path] = item
+		}
+		var params []any
+		for _, seg := range strings.Split(path, "/") {
+			if strings.HasPrefix(seg, "{") {
+				params = append(params, map[string]any{"name": strings.Trim(seg, "{}"), "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+			}
+		}
+		op := map[string]any{
+			"summary":     rt.summary,
+			"description": "Who may call: " + rt.access + ".",
+			"tags":        []string{strings.Split(path, "/")[3]},
+			"responses": map[string]any{
+				"200": map[string]any{"description": "OK"}, "201": map[string]any{"description": "Created"},
+				"400": map[string]any{"description": "Bad input; the body names the field (field) and explains it in English (error) and bokmål (melding)"},
+				"401": map[string]any{"description": "Not signed in, or the credentials failed"},
+				"403": map[string]any{"description": "The role may not do this"},
+				"404": map[string]any{"description": "No such object"},
+				"409": map[string]any{"description": "The object's state does not allow this"},
+				"413": map[string]any{"description": "Body larger than 64 KiB"},
+			},
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if method == "POST" || method == "PUT" {
+			op["requestBody"] = map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}}
+		}
+		item[strings.ToLower(method)] = op
+	}
+	return paths
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }

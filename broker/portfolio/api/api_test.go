@@ -235,3 +235,27 @@ func TestProjectsOverHTTP(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	paths := api.OpenAPIPaths()
+	want := map[string][]string{
+		"/api/v1/projects": {"get", "post"}, "/api/v1/projects/{id}": {"get", "put"}, "/api/v1/projects/{id}/transitions": {"post"},
+		"/api/v1/inquiries": {"get", "post"}, "/api/v1/inquiries/{id}/assignments/{aid}/transitions": {"post"},
+		"/api/v1/contacts": {"get", "post"}, "/api/v1/needs": {"get", "post"}, "/api/v1/reports/{year}": {"get"}, "/api/v1/workflows": {"get"},
+	}
+	for path, methods := range want {
+		item, ok := paths[path].(map[string]any)
+		if !ok {
+			t.Errorf("%s is not documented", path)
+			continue
+		}
+		for _, m := range methods {
+			if _, ok := item[m]; !ok {
+				t.Errorf("%s %s is not documented", m, path)
+			}
+		}
+	}
+	if _, err := json.Marshal(paths); err != nil {
+		t.Fatal(err)
+	}
+}
