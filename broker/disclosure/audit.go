@@ -94,8 +94,9 @@ func Audit(ctx context.Context, t *cube.Table, opt Options) (AuditReport, error)
 func joinCoords(c []string) string { return strings.Join(c, ", ") }
 
 // audit solves the attacker's LPs for every primary cell. Withheld cells
-// fall into connected components (two are connected when a relation holds
-// both); relations never cross components, so each is its own problem.
+// fall into connected components (two are connected when a relation or a
+// fact holds both); constraints never cross components, so each is its
+// own problem.
 func (pr *problem) audit(ctx context.Context) (AuditReport, error) {
 	n := len(pr.val)
 	parent := make([]int, n)
@@ -165,6 +166,9 @@ func (pr *problem) audit(ctx context.Context) (AuditReport, error) {
 				rest = append(rest, tc)
 			}
 			targets = rest
+			if len(targets) == 0 {
+				continue
+			}
 		}
 		if len(comp) <= pr.opt.AuditCells {
 			for k, iv := range pr.intervals(comp, targets, &rep.LPs) {
