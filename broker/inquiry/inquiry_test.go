@@ -77,7 +77,7 @@ var (
 // newEnv opens a database with the directory: Askøy has a home-care
 // contact and a general contact, Bergen a general contact (and an inactive
 // one for nursing homes), Voss none.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, "")
