@@ -109,9 +109,25 @@ func (m *Mailer) Deliver(ctx context.Context) (Report, error) {
 	if err := rows.Err(); err != nil {
 		return rep, fmt.Errorf("read outbox: %w", err)
 	}
+	timeout := m.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
 	for _, q := range due {
 		if err := ctx.Err(); err != nil {
 			return rep, err
+		}
+		// Claim the message by moving its next attempt past the send's
+		// timeout, so that a second Deliver running at the same time (the
+		// service's loop and a command, say) skips it rather than sends it
+		// twice.
+		res, err := m.DB.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?`,
+			m.now().Add(2*timeout), q.id, now)
+		if err != nil {
+			continue // another pass changed it first
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue
 		}
 		sendErr := m.send(ctx, q)
 		now := m.now()

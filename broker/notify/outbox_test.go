@@ -198,3 +198,32 @@ func TestRunDeliversUntilStopped(t *testing.T) {
 		t.Fatalf("server got %d mails, want 2", n)
 	}
 }
+
+func TestConcurrentDeliveriesSendEachMessageOnce(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	srv := smtptest.Start(t)
+	var msgs []notify.Message
+	for i := 0; i < 12; i++ {
+		msgs = append(msgs, notify.Message{To: "a@b.no", Subject: "s", Body: strings.Repeat("x", i), Topic: "t"})
+	}
+	enqueue(t, db, time.Now().Add(-time.Second), msgs...)
+	done := make(chan notify.Report, 3)
+	for i := 0; i < 3; i++ {
+		go func() {
+			m := &notify.Mailer{DB: db.DB, Addr: srv.Addr, From: "x@y.no"}
+			rep, err := m.Deliver(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- rep
+		}()
+	}
+	sent := 0
+	for i := 0; i < 3; i++ {
+		sent += (<-done).Sent
+	}
+	if sent != 12 || len(srv.Mails()) != 12 {
+		t.Fatalf("reported %d sent, server got %d; want 12 each", sent, len(srv.Mails()))
+	}
+}
