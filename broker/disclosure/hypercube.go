@@ -196,11 +196,12 @@ func (pr *problem) bestPattern(i int, onlyWithheld bool) (corners []int, up, dow
 	buf := make([]int, 0, 64)
 	signs := make([]int8, 0, 64)
 	sums := map[int]float64{}
+	idx := make([]int, nd)
 	for {
 		// Evaluate the product of the chosen moves.
 		cost, up, down := 0.0, math.Inf(1), math.Inf(1)
 		buf, signs = buf[:0], signs[:0]
-		idx := make([]int, nd)
+		clear(idx)
 		valid := true
 		for {
 			sign := int8(1)
