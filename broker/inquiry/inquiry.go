@@ -203,6 +203,9 @@ type Inquiry struct {
 	ProjectID   *int64       `json:"project_id,omitempty"`
 	Erased      bool         `json:"erased,omitempty"`
 	Assignments []Assignment `json:"assignments"`
+	// StatusByMunicipality summarises the assignments per municipality
+	// (see MunicipalityStatus).
+	StatusByMunicipality map[string]string `json:"status_by_municipality,omitempty"`
 }
 
 // Ref is the inquiry's reference in audit entries and notifications.
@@ -225,6 +228,22 @@ type Assignment struct {
 	AnsweredAt   *time.Time     `json:"answered_at,omitempty"`
 	RemindedAt   *time.Time     `json:"reminded_at,omitempty"`
 	UpdatedAt    time.Time      `json:"updated_at"`
+}
+
+// MunicipalityStatus is one municipality's answer as a whole, from its
+// assignments (one per ticked service area): accepted if any unit accepted;
+// otherwise still open if any unit is (needs_information before
+// under_assessment before received); otherwise declined if any unit
+// declined; otherwise withdrawn.
+func (i *Inquiry) MunicipalityStatus() map[string]string {
+	rank := map[string]int{"withdrawn": 0, "declined": 1, "received": 2, "under_assessment": 3, "needs_information": 4, "accepted": 5}
+	out := map[string]string{}
+	for _, a := range i.Assignments {
+		if cur, ok := out[a.Municipality]; !ok || rank[a.Status] > rank[cur] {
+			out[a.Municipality] = a.Status
+		}
+	}
+	return out
 }
 
 // ForResearcher is the view the researcher gets: no internal assessments,

@@ -754,3 +754,27 @@ func TestContactDirectoryIsKeptByAdvisers(t *testing.T) {
 		t.Fatalf("after deactivation: %+v", inq.Assignments[0])
 	}
 }
+
+func TestMunicipalityStatusSummarisesItsUnits(t *testing.T) {
+	tests := []struct {
+		statuses []string
+		want     string
+	}{
+		{[]string{"declined", "accepted"}, "accepted"},
+		{[]string{"declined", "received"}, "received"},
+		{[]string{"received", "needs_information", "under_assessment"}, "needs_information"},
+		{[]string{"withdrawn", "declined"}, "declined"},
+		{[]string{"withdrawn"}, "withdrawn"},
+	}
+	for _, tc := range tests {
+		var inq inquiry.Inquiry
+		for _, s := range tc.statuses {
+			inq.Assignments = append(inq.Assignments, inquiry.Assignment{Municipality: "4601", Status: s})
+		}
+		inq.Assignments = append(inq.Assignments, inquiry.Assignment{Municipality: "4627", Status: "received"})
+		got := inq.MunicipalityStatus()
+		if got["4601"] != tc.want || got["4627"] != "received" {
+			t.Errorf("%v → %v, want %s", tc.statuses, got, tc.want)
+		}
+	}
+}

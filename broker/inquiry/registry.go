@@ -140,6 +140,7 @@ func (r *Registry) Submit(ctx context.Context, s Submission) (Inquiry, error) {
 	if err != nil {
 		return Inquiry{}, err
 	}
+	inq.StatusByMunicipality = inq.MunicipalityStatus()
 	return inq, nil
 }
 
@@ -272,7 +273,12 @@ func (r *Registry) Get(ctx context.Context, a portfolio.Actor, id int64) (Inquir
 	return v, nil
 }
 
-func view(a portfolio.Actor, inq Inquiry) (Inquiry, bool) {
+func view(a portfolio.Actor, inq Inquiry) (v Inquiry, ok bool) {
+	defer func() {
+		if ok {
+			v.StatusByMunicipality = v.MunicipalityStatus()
+		}
+	}()
 	switch a.Role {
 	case portfolio.RoleAdmin:
 		return inq, true
