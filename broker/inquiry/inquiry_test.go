@@ -778,3 +778,17 @@ func TestMunicipalityStatusSummarisesItsUnits(t *testing.T) {
 		}
 	}
 }
+
+func TestDeadlineIsCountedFromTheDateInNorway(t *testing.T) {
+	e := newEnv(t)
+	e.clock = time.Date(2025, 3, 3, 23, 30, 0, 0, time.UTC) // Tuesday 00:30 in Norway
+	s := submission()
+	s.StartedAt = time.Time{}
+	inq, err := e.inq.Submit(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := inq.Assignments[0].Deadline; d != "2025-03-25" {
+		t.Fatalf("deadline %s, want 2025-03-25 (15 working days after Tuesday 4 March)", d)
+	}
+}
