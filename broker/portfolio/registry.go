@@ -295,7 +295,9 @@ func (r *Registry) Transition(ctx context.Context, a Actor, id int64, action, no
 		p.UpdatedAt = now
 		detail := map[string]any{"action": action, "from": state, "to": t.To}
 		if note != "" {
-			detail["note"] = note
+			// The note's text goes to the notification, not to the
+			// append-only log, where a name in it could never be erased.
+			detail["with_note"] = true
 		}
 		if err := r.Audit(ctx, tx, AuditEvent{Kind: t.Audit, Actor: AuditRef(a), Object: p.Ref(), Detail: detail}); err != nil {
 			return err
