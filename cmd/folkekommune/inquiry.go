@@ -28,11 +28,11 @@ func init() {
 				return err
 			}
 			defer r.db.Close()
-			list, err := r.inquiries.List(cmd.Context(), cliActor(cmd))
+			list, err := r.inquiries.List(cmd.Context(), registryActor(cmd))
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd, list)
+			return printRegistryJSON(cmd, list)
 		},
 	}
 
@@ -52,7 +52,7 @@ func init() {
 				return err
 			}
 			defer r.db.Close()
-			a, err := r.inquiries.Act(cmd.Context(), cliActor(cmd), id, args[1], assessment, answer)
+			a, err := r.inquiries.Act(cmd.Context(), registryActor(cmd), id, args[1], assessment, answer)
 			if err != nil {
 				return err
 			}
@@ -77,7 +77,7 @@ func init() {
 				return err
 			}
 			defer r.db.Close()
-			p, err := r.inquiries.ToProject(cmd.Context(), cliActor(cmd), id, nil)
+			p, err := r.inquiries.ToProject(cmd.Context(), registryActor(cmd), id, nil)
 			if err != nil {
 				return err
 			}
@@ -100,7 +100,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd, rep)
+			return printRegistryJSON(cmd, rep)
 		},
 	}
 
@@ -123,7 +123,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd, rep)
+			return printRegistryJSON(cmd, rep)
 		},
 	}
 	deliverCmd.Flags().String("smtp", "127.0.0.1:25", "SMTP server host:port")
@@ -142,11 +142,11 @@ func init() {
 				return err
 			}
 			defer r.db.Close()
-			rep, err := r.inquiries.ErasePerson(cmd.Context(), cliActor(cmd), email)
+			rep, err := r.inquiries.ErasePerson(cmd.Context(), registryActor(cmd), email)
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd, rep)
+			return printRegistryJSON(cmd, rep)
 		},
 	}
 	eraseCmd.Flags().String("email", "", "the person's e-mail address")

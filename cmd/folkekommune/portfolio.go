@@ -43,14 +43,14 @@ func openRegistries(cmd *cobra.Command) (*registries, error) {
 	return &registries{db: db, portfolio: p, inquiries: inquiry.New(p)}, nil
 }
 
-// cliActor is the operator at the command line: an adviser, named in the
+// registryActor is the operator at the command line: an adviser, named in the
 // audit log by --actor.
-func cliActor(cmd *cobra.Command) portfolio.Actor {
+func registryActor(cmd *cobra.Command) portfolio.Actor {
 	id, _ := cmd.Flags().GetString("actor")
 	return portfolio.Actor{ID: id, Role: portfolio.RoleAdmin}
 }
 
-func printJSON(cmd *cobra.Command, v any) error {
+func printRegistryJSON(cmd *cobra.Command, v any) error {
 	enc := json.NewEncoder(cmd.OutOrStdout())
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
@@ -131,7 +131,7 @@ func init() {
 			for i, p := range ps {
 				out[i] = p.Public()
 			}
-			return printJSON(cmd, out)
+			return printRegistryJSON(cmd, out)
 		},
 	}
 	listCmd.Flags().String("status", "", "only projects in this status")
@@ -153,7 +153,7 @@ func init() {
 				return err
 			}
 			defer r.db.Close()
-			p, err := r.portfolio.Transition(cmd.Context(), cliActor(cmd), id, args[1], note)
+			p, err := r.portfolio.Transition(cmd.Context(), registryActor(cmd), id, args[1], note)
 			if err != nil {
 				return err
 			}
@@ -180,7 +180,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd, needs)
+			return printRegistryJSON(cmd, needs)
 		},
 	}
 	needsCmd.Flags().Bool("unmet", false, "only open needs no project answers")
@@ -191,7 +191,7 @@ func init() {
 		Short: "Print the transition tables (roles, audit events, notifications) as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return printJSON(cmd, []portfolio.Workflow{portfolio.ProjectWorkflow, portfolio.AccessWorkflow, inquiry.AssignmentWorkflow})
+			return printRegistryJSON(cmd, []portfolio.Workflow{portfolio.ProjectWorkflow, portfolio.AccessWorkflow, inquiry.AssignmentWorkflow})
 		},
 	}
 
