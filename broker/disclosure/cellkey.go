@@ -1,9 +1,6 @@
 package disclosure
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -11,26 +8,15 @@ import (
 )
 
 // The cell-key method (ABS TableBuilder, the 2021 UK census). Each person
-// carries a record key fixed at pull time, uniform on [0, 2^32). A cell's
+// carries a record key fixed at pull time, uniform on [0, 2^32): the pull
+// derives it from the pseudonym with a keyed HMAC
+// (extract.Pseudonymiser.RecordKey) and stores it in person.record_key. A cell's
 // key is the sum of its people's record keys modulo 2^32, read as a number
 // in [0, 1). Because the key depends only on who is in the cell, any query
 // that produces the same cell — however it was phrased, whatever else the
 // table holds — gets the same key, and the perturbation table turns (count,
 // key) into the same published value. Differencing two overlapping tables
 // then yields noise, not a person.
-
-// RecordKey derives a person's record key from the pseudonym and a secret:
-// the first four bytes of HMAC-SHA256(secret, "cellkey" ‖ pid). The pull
-// stores it in person.record_key; the same person gets the same key in
-// every pull while the secret stays the same.
-func RecordKey(secret []byte, pid uint64) uint32 {
-	mac := hmac.New(sha256.New, secret)
-	var b [15]byte
-	copy(b[:7], "cellkey")
-	binary.BigEndian.PutUint64(b[7:], pid)
-	mac.Write(b[:])
-	return binary.BigEndian.Uint32(mac.Sum(nil))
-}
 
 // CellKey is a cell's key in [0, 1) from the sum of its record keys
 // modulo 2^32 (cube.Cell.RecordKey).

@@ -66,8 +66,8 @@
 // draw fixed per cell so repeating a query does not average it away).
 // Totals are rounded independently, so a rounded table is not additive.
 // PTable implements the cell-key method: each person's record key
-// (RecordKey, fixed at pull time from the pseudonym and a secret) sums to
-// a cell key, and the perturbation table maps (count, cell key) to a
+// (person.record_key, fixed at pull time from the pseudonym and a secret)
+// sums to a cell key, and the perturbation table maps (count, cell key) to a
 // perturbation of at most D that keeps zero at zero, never goes negative
 // and never publishes 1..JS, with mean zero. The same people give the same
 // cell key, so the same cell is perturbed identically in every query that
