@@ -61,46 +61,54 @@ func strataQuery(d *Definition, from, to int) (string, []any) {
 	q.add("\n)")
 	for i, c := range d.conds {
 		q.add(fmt.Sprintf(",\nc%d AS (", i))
-		conditionSQL(&q, d, c, from, to)
+		conditionSQL(&q, d, c, from, to, d.Count == CountEvents && c.numerator)
 		q.add(")")
 	}
-	q.add("\nSELECT b.year, b.municipality, b.district, b.sex, least(b.age // 5, ?) AS band, count(*) AS den, ", Bands-1)
-	var num []string
-	for i, c := range d.conds {
-		if !c.numerator {
-			continue
-		}
-		if d.Count == CountEvents {
-			num = append(num, fmt.Sprintf("coalesce(c%d.n, 0)", i))
-		} else {
-			num = append(num, fmt.Sprintf("c%d.pid IS NOT NULL", i))
-		}
-	}
-	if d.Count == CountEvents {
-		q.add("sum(" + num[0] + ") AS num")
-	} else {
-		q.add("count(*) FILTER (WHERE " + strings.Join(num, " AND ") + ") AS num")
-	}
-	q.add("\nFROM base b")
-	for i, c := range d.conds {
-		join := "LEFT JOIN"
-		if !c.numerator {
-			join = "JOIN"
-		}
+	// A person condition is a semi-join (EXISTS): DuckDB probes a hash of
+	// the matching rows as they are, without first grouping them per
+	// person and year. Only an event count needs the rows counted.
+	exists := func(i int, c *condition) string {
 		if c.table == "vaccination" {
-			q.add(fmt.Sprintf("\n%s c%d ON c%d.pid = b.pid", join, i, i))
-		} else {
-			q.add(fmt.Sprintf("\n%s c%d ON c%d.pid = b.pid AND c%d.year = b.year", join, i, i, i))
+			return fmt.Sprintf("EXISTS (SELECT 1 FROM c%d WHERE c%d.pid = b.pid)", i, i)
+		}
+		return fmt.Sprintf("EXISTS (SELECT 1 FROM c%d WHERE c%d.pid = b.pid AND c%d.year = b.year)", i, i, i)
+	}
+	var num, pop []string
+	events := ""
+	for i, c := range d.conds {
+		switch {
+		case !c.numerator:
+			pop = append(pop, exists(i, c))
+		case d.Count == CountEvents:
+			events = fmt.Sprintf("c%d", i)
+		default:
+			num = append(num, exists(i, c))
 		}
 	}
+	q.add("\nSELECT year, municipality, district, sex, least(age // 5, ?) AS band, count(*) AS den, ", Bands-1)
+	if events != "" {
+		q.add("sum(num) AS num\nFROM (SELECT b.*, coalesce(" + events + ".n, 0) AS num FROM base b LEFT JOIN " + events +
+			" ON " + events + ".pid = b.pid AND " + events + ".year = b.year")
+	} else {
+		q.add("count(*) FILTER (WHERE num) AS num\nFROM (SELECT b.*, " + strings.Join(num, " AND ") + " AS num FROM base b")
+	}
+	if len(pop) > 0 {
+		q.add("\n  WHERE " + strings.Join(pop, " AND "))
+	}
+	q.add(")")
 	q.add("\nGROUP BY ALL")
 	return q.b.String(), q.args
 }
 
-// conditionSQL writes the rows (pid, year, n) of the people meeting c in
-// each year, n being the number of rows that meet it; for vaccination, the
-// rows (pid, n) of the people who had at least min_doses doses by the age.
-func conditionSQL(q *sqlQuery, d *Definition, c *condition, from, to int) {
+// conditionSQL writes the rows (pid, year) meeting c — grouped with their
+// number n when counted; for vaccination, the rows (pid, n) of the people
+// who had at least min_doses doses by the age.
+func conditionSQL(q *sqlQuery, d *Definition, c *condition, from, to int, counted bool) {
+	group := ""
+	n := ""
+	if counted {
+		group, n = " GROUP BY ALL", ", count(*) AS n"
+	}
 	where := func(prefix string) {
 		for _, f := range c.filters {
 			q.add(" AND " + prefix + f)
@@ -109,10 +117,10 @@ func conditionSQL(q *sqlQuery, d *Definition, c *condition, from, to int) {
 	}
 	switch c.table {
 	case "gp_contact":
-		q.add(`SELECT pid, year(contact_date) AS year, count(*) AS n FROM gp_contact
+		q.add(`SELECT pid, year(contact_date) AS year`+n+` FROM gp_contact
   WHERE contact_date >= make_date(?, 1, 1) AND contact_date < make_date(?, 1, 1)`, from, to+1)
 		where("")
-		q.add(" GROUP BY ALL")
+		q.add(group)
 	case "growth":
 		yearExpr := "year(g.measured_on)"
 		if d.Period == PeriodSchoolYear {
@@ -120,7 +128,7 @@ func conditionSQL(q *sqlQuery, d *Definition, c *condition, from, to int) {
 			// on, every date of it falls in calendar year Y.
 			yearExpr = "year(g.measured_on + INTERVAL 5 MONTH)"
 		}
-		q.add("SELECT g.pid, " + yearExpr + " AS year, count(*) AS n FROM growth g")
+		q.add("SELECT g.pid, " + yearExpr + " AS year" + n + " FROM growth g")
 		if c.bmiColumn != "" {
 			// ISO-BMI: the child's BMI against the IOTF cut-off for its sex
 			// and age in whole months (birth assumed mid-month).
@@ -137,7 +145,7 @@ func conditionSQL(q *sqlQuery, d *Definition, c *condition, from, to int) {
 		if c.bmiColumn != "" {
 			q.add(" AND g.weight_kg / (g.height_cm * g.height_cm / 10000.0) >= ic." + c.bmiColumn)
 		}
-		q.add(" GROUP BY ALL")
+		q.add(group)
 	case "vaccination":
 		// Birth day is not kept, so "by 24 months" counts doses given before
 		// the end of the month in which the child turns 24 months.
@@ -148,11 +156,11 @@ func conditionSQL(q *sqlQuery, d *Definition, c *condition, from, to int) {
 		q.add(" GROUP BY v.pid HAVING count(DISTINCT v.dose) >= ?", c.minDoses)
 	case "care_decision":
 		// A decision counts in every year it runs at some point of.
-		q.add(`SELECT c.pid, y.year, count(*) AS n FROM care_decision c
+		q.add(`SELECT c.pid, y.year` + n + ` FROM care_decision c
   JOIN years y ON c.decision_start < make_date(y.year + 1, 1, 1) AND (c.decision_end IS NULL OR c.decision_end >= make_date(y.year, 1, 1))
   WHERE true`)
 		where("c.")
-		q.add(" GROUP BY ALL")
+		q.add(group)
 	default:
 		panic("indicators: condition on unknown table " + c.table)
 	}
