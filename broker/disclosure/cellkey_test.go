@@ -91,7 +91,7 @@ func TestSameCellPerturbedAlikeInEveryQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for pid := uint64(1); pid <= 3000; pid++ {
+	for pid := uint64(1); pid <= 1500; pid++ {
 		m := munis[min(rng.IntN(10), 3)]
 		sex := []string{"M", "F"}[rng.IntN(2)]
 		if _, err := tx.ExecContext(ctx, `INSERT INTO person VALUES (?, ?, ?, ?, ?)`,

@@ -57,22 +57,22 @@ func TestProtectRandomTablesWithstandTheLPAttacker(t *testing.T) {
 		n      int
 		leaves func(*rand.Rand) tableSpec
 	}{
-		{"2d flat", 1400, func(r *rand.Rand) tableSpec {
+		{"2d flat", 1500, func(r *rand.Rand) tableSpec {
 			return tableSpec{leaves: []int{2 + r.IntN(5), 2 + r.IntN(5)}, groups: []int{0, 0}}
 		}},
 		{"2d hierarchy", 400, func(r *rand.Rand) tableSpec {
 			return tableSpec{leaves: []int{5 + r.IntN(4), 2 + r.IntN(4)}, groups: []int{2 * (1 - 2*r.IntN(2)), 0}}
 		}},
-		{"3d flat", 200, func(r *rand.Rand) tableSpec {
+		{"3d flat", 150, func(r *rand.Rand) tableSpec {
 			return tableSpec{leaves: []int{2 + r.IntN(4), 2 + r.IntN(3), 2 + r.IntN(3)}, groups: []int{0, 0, 0}}
 		}},
-		{"3d hierarchy", 80, func(r *rand.Rand) tableSpec {
+		{"3d hierarchy", 60, func(r *rand.Rand) tableSpec {
 			return tableSpec{leaves: []int{5 + r.IntN(3), 2 + r.IntN(3), 4}, groups: []int{-2, 0, 2}}
 		}},
 		{"4d flat", 80, func(r *rand.Rand) tableSpec {
 			return tableSpec{leaves: []int{2 + r.IntN(2), 2 + r.IntN(2), 2, 2 + r.IntN(2)}, groups: []int{0, 0, 0, 0}}
 		}},
-		{"4d hierarchy", 30, func(r *rand.Rand) tableSpec {
+		{"4d hierarchy", 25, func(r *rand.Rand) tableSpec {
 			return tableSpec{leaves: []int{4, 2, 2 + r.IntN(2), 2}, groups: []int{2, 0, 0, 0}}
 		}},
 	}
