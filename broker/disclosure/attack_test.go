@@ -3,6 +3,7 @@ package disclosure
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -229,5 +230,51 @@ func TestProtectEdgeShapes(t *testing.T) {
 			}
 			checkProtected(t, tc.name, orig, ct.Table, tc.opt)
 		})
+	}
+}
+
+// TestNeighbourhoodAuditStaysSound forces the audit's large-component
+// path (small AuditCells): it must still catch primary-only suppression,
+// pass what Protect releases, and never report an interval wider than the
+// exact attacker's.
+func TestNeighbourhoodAuditStaysSound(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(31, 37))
+	orig := randomTable(rng, tableSpec{leaves: []int{8, 6, 6}, groups: []int{0, 0, 0}, small: 0.15, zero: 0.05, big: 60})
+	local := Options{K: 5, AuditCells: 10}
+
+	naive := cloneTable(orig)
+	primaryOnly(naive, 5)
+	if _, err := Audit(ctx, naive, local); !errors.Is(err, ErrAuditFailed) {
+		t.Fatalf("primary-only suppression passed the neighbourhood audit: %v", err)
+	}
+
+	prot := cloneTable(orig)
+	if _, err := Protect(ctx, prot, local); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Audit(ctx, prot, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Audit(ctx, prot, Options{K: 5, AuditCells: exact})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inexact := 0
+	for k, iv := range rep.Intervals {
+		ex := full.Intervals[k]
+		if iv.Cell != ex.Cell {
+			t.Fatal("interval lists out of step")
+		}
+		if iv.Lower < ex.Lower-1e-6 || iv.Upper > ex.Upper+1e-6 {
+			t.Fatalf("cell %v: neighbourhood [%g, %g] wider than exact [%g, %g]", iv.Coords, iv.Lower, iv.Upper, ex.Lower, ex.Upper)
+		}
+		if !iv.Exact {
+			inexact++
+		}
+	}
+	if inexact == 0 {
+		t.Fatal("the neighbourhood path was not exercised")
 	}
 }
