@@ -167,7 +167,7 @@ func benchmarkScale(b *testing.B, scale synth.Scale) {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	var engine, hand, count, protect, store, engineCPU, handCPU time.Duration
+	var engine, hand, count, protect, storing, engineCPU, handCPU time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start, cpu := time.Now(), cpuTime()
@@ -180,7 +180,7 @@ func benchmarkScale(b *testing.B, scale synth.Scale) {
 		for _, r := range results {
 			count += r.CountTime
 			protect += r.ProtectTime
-			store += r.StoreTime
+			storing += r.StoreTime
 		}
 		// The same years the engine counted: the periods, and the two years
 		// before them that the moving averages pool.
@@ -214,7 +214,7 @@ func benchmarkScale(b *testing.B, scale synth.Scale) {
 	b.ReportMetric(engine.Seconds()/hand.Seconds(), "engine/handsql")
 	b.ReportMetric(count.Seconds()/n, "count_s/op")
 	b.ReportMetric(protect.Seconds()/n, "protect_s/op")
-	b.ReportMetric(store.Seconds()/n, "store_s/op")
+	b.ReportMetric(storing.Seconds()/n, "store_s/op")
 	// CPU time (user + system, all threads) is what the wall time would be
 	// on one idle core; it stays comparable when other work shares the
 	// machine.
