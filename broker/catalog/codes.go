@@ -210,3 +210,17 @@ func MunicipalityCodes() []string {
 	sort.Strings(out)
 	return out
 }
+
+// ICPC2Codes lists every code ValidICPC2 accepts, in order.
+func ICPC2Codes() []string {
+	var out []string
+	for _, c := range ICPC2Chapters {
+		for n := 1; n <= 99; n++ {
+			code := c.Code + string(rune('0'+n/10)) + string(rune('0'+n%10))
+			if ValidICPC2(code) {
+				out = append(out, code)
+			}
+		}
+	}
+	return out
+}

@@ -284,3 +284,22 @@ func readParquet(ctx context.Context, path, name string, header []string, fn fun
 	}
 	return nil
 }
+
+// LocalFile implements LocalFiler: it refuses a truncated CSV file or one
+// whose header is not the layout's, and a Parquet file whose columns are
+// not the layout's text columns, before DuckDB reads the file.
+func (f *FileDrop) LocalFile(ctx context.Context, p Part) (string, error) {
+	path := filepath.Join(f.dir, filepath.FromSlash(p.Name))
+	header := layoutOf(p.Dataset).Header
+	stop := errors.New("header checked")
+	var err error
+	if strings.HasSuffix(p.Name, ".parquet") {
+		err = readParquet(ctx, path, p.Name, header, func(int64, []string) error { return stop })
+	} else {
+		err = readCSV(ctx, path, p.Name, header, func(int64, []string) error { return stop })
+	}
+	if err != nil && !errors.Is(err, stop) {
+		return "", err
+	}
+	return path, nil
+}

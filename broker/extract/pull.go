@@ -8,11 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
-
-	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/kunnskapskommunen/folkekommune/broker/store"
 )
@@ -20,12 +19,25 @@ import (
 //go:embed sql/*.sql
 var sqlFiles embed.FS
 
-func sqlFile(name string) string {
-	b, err := sqlFiles.ReadFile("sql/" + name)
+// sqlFile returns an embedded SQL file, or the statement under a
+// "-- name: X" line of it when name is given.
+func sqlFile(file, name string) string {
+	b, err := sqlFiles.ReadFile("sql/" + file)
 	if err != nil {
 		panic(err) // embedded at build time; a missing file is a build error
 	}
-	return string(b)
+	s := string(b)
+	if name == "" {
+		return s
+	}
+	_, rest, ok := strings.Cut(s, "-- name: "+name+"\n")
+	if !ok {
+		panic("extract: no statement " + name + " in " + file)
+	}
+	if i := strings.Index(rest, "-- name: "); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
 }
 
 // Options configure a pull.
@@ -123,14 +135,6 @@ func fingerprint(parts []Part) string {
 	return hex.EncodeToString(h[:])
 }
 
-var stagingTable = map[Dataset]string{
-	Population:  "stg_population",
-	Growth:      "stg_growth",
-	Vaccination: "stg_vaccination",
-	GPContact:   "stg_gp_contact",
-	Care:        "stg_care",
-}
-
 func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64, now func() time.Time, opt Options) (Result, error) {
 	res := Result{}
 	conn, err := db.Conn(ctx)
@@ -138,103 +142,100 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 		return res, fmt.Errorf("pull: %w", err)
 	}
 	defer conn.Close()
-	// Staging tables are temporary to this connection; drop them however
-	// the pull ends, since the pool keeps the connection alive.
-	defer conn.ExecContext(context.WithoutCancel(ctx), sqlFile("cleanup.sql"))
-	if _, err := conn.ExecContext(ctx, sqlFile("staging.sql")); err != nil {
-		return res, fmt.Errorf("create staging tables: %w", err)
+	// The working tables are temporary to this connection; drop them
+	// however the pull ends, since the pool keeps the connection alive.
+	defer conn.ExecContext(context.WithoutCancel(ctx), sqlFile("load.sql", "cleanup"))
+	if _, err := conn.ExecContext(ctx, sqlFile("prepare.sql", "")); err != nil {
+		return res, fmt.Errorf("prepare pull: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO pull_ctx VALUES (?)`, now()); err != nil {
+		return res, fmt.Errorf("prepare pull: %w", err)
+	}
+	if err := loadCodes(ctx, conn); err != nil {
+		return res, err
 	}
 
 	var total int64
 	for _, p := range parts {
 		total += p.Bytes
 	}
-	ps := NewPseudonymiser(opt.Key)
-	v := newValidator(ps, now())
-	var done int64
-	for _, p := range parts {
-		fr := FileResult{Part: p}
-		targets := []store.AppenderTarget{{Catalog: "temp", Table: stagingTable[p.Dataset]}, {Catalog: "temp", Table: "stg_quarantine"}}
-		err := store.WithAppenders(ctx, conn, targets, func(apps []*duckdb.Appender) error {
-			a, qa := apps[0], apps[1]
-			{
-				var bytes int64
-				return src.Read(ctx, p, func(line int64, rec []string) error {
-					fr.RowsRead++
-					for _, f := range rec {
-						bytes += int64(len(f)) + 1
-					}
-					if fr.RowsRead%(1<<16) == 0 && opt.Progress != nil {
-						opt.Progress(done+min(bytes, p.Bytes), total)
-					}
-					if prob := v.validate(p.Dataset, line, rec); prob != nil {
-						fr.Quarantined++
-						return qa.AppendRow(string(p.Dataset), p.Name, line, prob.field, prob.reason)
-					}
-					return a.AppendRow(v.row...)
-				})
-			}
-		})
-		if err != nil {
-			res.RowsRead += fr.RowsRead
-			return res, err
-		}
-		done += p.Bytes
+	stageStart := time.Now()
+	progress := func(done int64) {
 		if opt.Progress != nil {
 			opt.Progress(done, total)
 		}
-		res.Files = append(res.Files, fr)
-		res.RowsRead += fr.RowsRead
+		slog.Debug("pull stage", "extract", id, "done_bytes", done, "elapsed", time.Since(stageStart))
+	}
+	// Stage 1 (about half the work): every part into a raw text table.
+	var done int64
+	for _, p := range parts {
+		if err := loadRaw(ctx, conn, src, p); err != nil {
+			return res, err
+		}
+		done += p.Bytes / 2
+		progress(done)
+	}
+	// From here on every row carries its line, so DuckDB may reorder rows
+	// freely: that lets it build the working tables in parallel.
+	if _, err := conn.ExecContext(ctx, `SET preserve_insertion_order = false`); err != nil {
+		return res, fmt.Errorf("prepare pull: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `RESET preserve_insertion_order`)
+	// Stage 2: identities checked and pseudonymised once per person.
+	ps := NewPseudonymiser(opt.Key)
+	if err := loadIdentities(ctx, conn, ps); err != nil {
+		return res, err
 	}
 	if ps.Collisions > 0 {
 		return res, fmt.Errorf("pull refused: %d pseudonym collisions between distinct identities; rotate to a new key", ps.Collisions)
 	}
-	if _, err := conn.ExecContext(ctx, sqlFile("duplicates.sql")); err != nil {
+	// Stage 3: every row checked in SQL against the code lists and rules.
+	for _, p := range parts {
+		if _, err := conn.ExecContext(ctx, sqlFile("check.sql", string(p.Dataset))); err != nil {
+			return res, fmt.Errorf("validate %s: %w", p.Name, err)
+		}
+		done += p.Bytes / 4
+		progress(done)
+	}
+	if _, err := conn.ExecContext(ctx, sqlFile("load.sql", "duplicates")); err != nil {
 		return res, fmt.Errorf("find duplicate rows: %w", err)
 	}
-	dups := map[Dataset]int64{}
-	rows, err := conn.QueryContext(ctx, `SELECT dataset, count(*) FROM stg_duplicate GROUP BY dataset`)
-	if err != nil {
-		return res, fmt.Errorf("count duplicate rows: %w", err)
-	}
-	for rows.Next() {
-		var ds string
-		var n int64
-		if err := rows.Scan(&ds, &n); err != nil {
-			rows.Close()
-			return res, fmt.Errorf("count duplicate rows: %w", err)
+	slog.Debug("pull stage duplicates", "elapsed", time.Since(stageStart))
+	for _, p := range parts {
+		fr := FileResult{Part: p}
+		chk := "chk_" + string(p.Dataset)
+		if err := conn.QueryRowContext(ctx, `SELECT count(*), count(problem) + (SELECT count(*) FROM dup WHERE dataset = ?) FROM `+chk,
+			string(p.Dataset)).Scan(&fr.RowsRead, &fr.Quarantined); err != nil {
+			return res, fmt.Errorf("count %s: %w", p.Name, err)
 		}
-		dups[Dataset(ds)] = n
-	}
-	rows.Close()
-	for i := range res.Files {
-		f := &res.Files[i]
-		f.Quarantined += dups[f.Dataset]
-		f.Loaded = f.RowsRead - f.Quarantined
-		res.Loaded += f.Loaded
-		res.Quarantined += f.Quarantined
+		fr.Loaded = fr.RowsRead - fr.Quarantined
+		res.Files = append(res.Files, fr)
+		res.RowsRead += fr.RowsRead
+		res.Loaded += fr.Loaded
+		res.Quarantined += fr.Quarantined
 	}
 
+	slog.Debug("pull stage counted", "elapsed", time.Since(stageStart))
+	// Stage 4: one transaction replaces the data and records the extract.
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return res, fmt.Errorf("begin load: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, sqlFile("replace.sql")); err != nil {
+	if _, err := tx.ExecContext(ctx, sqlFile("load.sql", "replace")); err != nil {
 		return res, fmt.Errorf("load pulled tables: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine (extract_id, dataset, file, line, field, reason)
-		SELECT ?, dataset, file, line, field, reason FROM stg_quarantine`, id); err != nil {
-		return res, fmt.Errorf("record quarantine: %w", err)
-	}
+	slog.Debug("pull stage replaced", "elapsed", time.Since(stageStart))
 	for _, f := range res.Files {
+		chk := "chk_" + string(f.Dataset)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine (extract_id, dataset, file, line, field, reason)
-			SELECT ?, dataset, ?, line, '', 'duplicate of line ' || first FROM stg_duplicate WHERE dataset = ?`,
-			id, f.Name, string(f.Dataset)); err != nil {
-			return res, fmt.Errorf("record duplicates of %s: %w", f.Name, err)
+			SELECT ?, ?, ?, line, split_part(problem, '|', 1), problem[strpos(problem, '|') + 1:]
+			FROM `+chk+` WHERE problem IS NOT NULL
+			UNION ALL
+			SELECT ?, ?, ?, line, '', 'duplicate of line ' || first FROM dup WHERE dataset = ?`,
+			id, string(f.Dataset), f.Name, id, string(f.Dataset), f.Name, string(f.Dataset)); err != nil {
+			return res, fmt.Errorf("record quarantine of %s: %w", f.Name, err)
 		}
-	}
-	for _, f := range res.Files {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO extract_file (extract_id, dataset, path, sha256, bytes, rows_read, rows_loaded, rows_quarantined)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, string(f.Dataset), f.Name, f.SHA256, f.Bytes, f.RowsRead, f.Loaded, f.Quarantined); err != nil {
 			return res, fmt.Errorf("record extract file %s: %w", f.Name, err)
@@ -249,9 +250,11 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 			return res, err
 		}
 	}
+	slog.Debug("pull stage recorded", "elapsed", time.Since(stageStart))
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("commit pull: %w", err)
 	}
+	progress(total)
 	return res, nil
 }
 
