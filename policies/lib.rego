@@ -181,7 +181,7 @@ well_formed if {
 # METADATA
 # title: Subject's municipality well-formed
 # description: True when the subject names no municipality or one of the collaboration's.
-subject_municipality_ok if not "municipality" in object.keys(input.subject)
+subject_municipality_ok if not input.subject.municipality
 
 subject_municipality_ok if config.municipality_population[input.subject.municipality]
 
@@ -219,7 +219,7 @@ table_shape_ok if {
 # METADATA
 # title: Project well-formed
 # description: True when the request names no project, or a project whose fields all have their types.
-project_shape_ok if not "project" in object.keys(input)
+project_shape_ok if not input.project
 
 project_shape_ok if {
 	is_string(input.project.status)
@@ -235,7 +235,7 @@ project_shape_ok if {
 # METADATA
 # title: Approval date well-formed
 # description: True when the project has no approval date or a valid one.
-approval_date_ok if not "approved_at" in object.keys(input.project)
+approval_date_ok if not input.project.approved_at
 
 approval_date_ok if approved_ns
 
@@ -250,6 +250,7 @@ shape_problems contains "subject.roles must be a list of role names" if not stri
 
 shape_problems contains "subject.municipality must be a kommunenummer of the collaboration" if {
 	m := input.subject.municipality
+	m != false
 	not config.municipality_population[m]
 }
 
@@ -298,6 +299,7 @@ shape_problems contains "resource.row_level must be true or false" if {
 
 shape_problems contains "project must be an object" if {
 	p := input.project
+	p != false
 	not is_object(p)
 }
 
@@ -323,6 +325,7 @@ shape_problems contains "project.end_date must be a date (YYYY-MM-DD)" if {
 
 shape_problems contains "project.approved_at must be a date (YYYY-MM-DD)" if {
 	d := input.project.approved_at
+	d != false
 	not valid_date(d)
 }
 
