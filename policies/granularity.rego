@@ -19,7 +19,6 @@ import data.folkekommune.lib
 #     en: The table has more dimensions than the policy allows.
 deny contains f if {
 	lib.table_request
-	is_array(input.resource.dimensions)
 	count(input.resource.dimensions) > config.max_dimensions
 	f := lib.finding(rego.metadata.rule(), {"requested": count(input.resource.dimensions), "max": config.max_dimensions})
 }

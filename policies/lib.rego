@@ -121,9 +121,19 @@ smallest_population := min([input.resource.smallest_population, known_floor])
 # description: The releases to the project within the last release_cap.period_days days before the request.
 recent_releases := count([t |
 	some t in release_ns
-	t > now_ns - (((config.release_cap.period_days * 24) * 3600) * 1000000000)
+	t > period_start_ns
 	t <= now_ns
 ])
+
+# METADATA
+# title: Start of the release period
+# description: The time release_cap.period_days days before the request, in nanoseconds since the epoch.
+period_start_ns := now_ns - (config.release_cap.period_days * day_ns)
+
+# METADATA
+# title: One day
+# description: A day in nanoseconds.
+day_ns := 86400000000000
 
 # METADATA
 # title: Earlier releases
@@ -166,7 +176,8 @@ input_problems := shape_problems if not well_formed
 well_formed if {
 	is_string(input.subject.id)
 	input.subject.id != ""
-	string_list(input.subject.roles)
+	is_array(input.subject.roles)
+	concat("", input.subject.roles)
 	subject_municipality_ok
 	is_string(input.action)
 	is_string(input.resource.dataset)
@@ -211,7 +222,8 @@ filters_ok if {
 table_shape_ok if not table_request
 
 table_shape_ok if {
-	string_list(input.resource.dimensions)
+	is_array(input.resource.dimensions)
+	concat("", input.resource.dimensions)
 	is_number(input.resource.smallest_population)
 	input.resource.smallest_population >= 0
 }
@@ -224,7 +236,8 @@ project_shape_ok if not input.project
 project_shape_ok if {
 	is_string(input.project.status)
 	is_string(input.project.purpose)
-	string_list(input.project.members)
+	is_array(input.project.members)
+	concat("", input.project.members)
 	end_ns
 	approval_date_ok
 	is_boolean(object.get(input.project, "dpia_done", false))

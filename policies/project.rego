@@ -19,7 +19,7 @@ import data.folkekommune.lib
 #     en: The project is not approved, or its approval has not taken effect.
 deny contains f if {
 	lib.table_request
-	is_object(input.project)
+	input.project
 	not approved
 	f := lib.finding(rego.metadata.rule(), {
 		"status": object.get(input.project, "status", null),
@@ -51,7 +51,7 @@ approved if {
 #     en: The project's end date has passed.
 deny contains f if {
 	lib.table_request
-	lib.end_ns + ((24 * 3600) * 1000000000) <= lib.now_ns
+	lib.end_ns + lib.day_ns <= lib.now_ns
 	f := lib.finding(rego.metadata.rule(), {"end_date": input.project.end_date})
 }
 
@@ -69,7 +69,6 @@ deny contains f if {
 #     en: The user is not a member of the project.
 deny contains f if {
 	lib.table_request
-	lib.string_list(input.project.members)
 	not input.subject.id in input.project.members
 	f := lib.finding(rego.metadata.rule(), {})
 }
@@ -120,7 +119,7 @@ valid_rek if regex.match(`^(REK )?[0-9]{4}/[0-9]{1,7}$`, input.project.rek)
 #     en: The project does not state a legal basis that applies to its purpose.
 deny contains f if {
 	lib.table_request
-	is_object(input.project)
+	input.project
 	not legal_basis_fits_purpose
 	f := lib.finding(rego.metadata.rule(), {
 		"purpose": object.get(input.project, "purpose", null),
