@@ -39,6 +39,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -96,12 +97,11 @@ func (h Head) String() string { return fmt.Sprintf("%d:%s", h.Seq, h.Hash) }
 // ParseHead reads a head in the form "seq:hash", as String writes it.
 func ParseHead(s string) (Head, error) {
 	seq, hash, ok := strings.Cut(strings.TrimSpace(s), ":")
-	var h Head
-	if _, err := fmt.Sscan(seq, &h.Seq); !ok || err != nil || h.Seq < 0 || len(hash) != 64 {
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if _, herr := hex.DecodeString(hash); !ok || err != nil || n < 0 || len(hash) != 64 || herr != nil {
 		return Head{}, fmt.Errorf("audit head %q: want seq:sha256-hex", s)
 	}
-	h.Hash = strings.ToLower(hash)
-	return h, nil
+	return Head{Seq: n, Hash: strings.ToLower(hash)}, nil
 }
 
 // Log appends to and reads the audit log in the broker's database.

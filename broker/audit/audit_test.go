@@ -350,3 +350,47 @@ func rehash(t *testing.T, db *store.DB, seq int64, detail string) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzParseHead: whatever text it is given, ParseHead either refuses it or
+// returns a head that prints back to an equivalent text.
+func FuzzParseHead(f *testing.F) {
+	f.Add("42:" + strings.Repeat("ab", 32))
+	f.Add("0:" + Genesis)
+	f.Add("x:y")
+	f.Add("-5:" + strings.Repeat("0", 64))
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := ParseHead(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseHead(h.String())
+		if err != nil || again != h {
+			t.Fatalf("ParseHead(%q) = %v, which does not round-trip (%v, %v)", s, h, again, err)
+		}
+		if h.Seq < 0 || len(h.Hash) != 64 {
+			t.Fatalf("ParseHead(%q) accepted %v", s, h)
+		}
+	})
+}
+
+// TestIdentityNumberCheck pins down which numbers count as personal
+// identity numbers: 11 digits with valid check digits, as a word of their own.
+func TestIdentityNumberCheck(t *testing.T) {
+	tests := []struct {
+		s    string
+		want bool
+	}{
+		{"15038543226", true},
+		{"fnr=15038543226;", true},
+		{"15038543227", false},  // wrong check digit
+		{"150385432260", false}, // 12 digits
+		{"a15038543226", false}, // part of a longer word, e.g. a hex checksum
+		{"1503854322", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := holdsIdentityNumber(tt.s); got != tt.want {
+			t.Errorf("holdsIdentityNumber(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}
