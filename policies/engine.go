@@ -17,6 +17,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
@@ -302,16 +303,25 @@ func (e *Engine) Watch(ctx context.Context, dir string, interval time.Duration, 
 }
 
 // Decide evaluates in against the running policy and, when the engine has
-// an audit log, records the decision. A decision that cannot be taken is a
-// denial: on error the returned decision denies with code policy_error.
+// an audit log, records the decision in its own transaction. A decision that
+// cannot be taken is a denial: on error the returned decision denies with
+// code policy_error.
 func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
+	return e.DecideTx(ctx, nil, in)
+}
+
+// DecideTx is Decide with the decision's audit entry written in tx, so that
+// it commits or rolls back together with what the caller does about the
+// decision (a release, a review case). With a nil tx it is Decide.
+func (e *Engine) DecideTx(ctx context.Context, tx *sql.Tx, in Input) (Decision, error) {
 	if in.Context.Time.IsZero() {
 		in.Context.Time = e.now()
 	}
 	doc := in.doc()
-	d, err := e.Current().evaluate(ctx, doc, e.now())
+	v := e.Current()
+	d, err := v.evaluate(ctx, doc, e.now())
 	if e.audit != nil {
-		if lerr := e.record(ctx, d, doc, in.Subject.ID); lerr != nil {
+		if lerr := e.record(ctx, tx, v, d, doc, in.Subject.ID); lerr != nil {
 			// A decision that cannot be logged must not be acted on.
 			return denied(d, lerr), errors.Join(err, lerr)
 		}
@@ -357,16 +367,19 @@ func (v *Version) evaluate(ctx context.Context, doc map[string]any, now time.Tim
 	return d, nil
 }
 
-func (e *Engine) record(ctx context.Context, d Decision, doc map[string]any, actor string) error {
+func (e *Engine) record(ctx context.Context, tx *sql.Tx, v *Version, d Decision, doc map[string]any, actor string) error {
 	if actor == "" {
 		actor = "anonymous"
 	}
-	_, err := e.audit.Append(ctx, nil, audit.Event{
+	_, err := e.audit.Append(ctx, tx, audit.Event{
 		Kind: audit.KindDecision, Actor: actor, Object: d.ID,
-		Detail: DecisionDetail(d, Mask(doc, e.Current().mask)),
+		Detail: DecisionDetail(d, v.MaskInput(doc)),
 	})
 	return err
 }
+
+// MaskInput masks the fields the policy lists in log_mask.
+func (v *Version) MaskInput(doc map[string]any) map[string]any { return Mask(doc, v.mask) }
 
 // DecisionDetail is what the audit log keeps of a decision: the masked
 // input, the outcome, the reason codes, the obligations and the policy

@@ -2,7 +2,9 @@ package policies
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -608,5 +610,37 @@ func TestWriteRulesShowsEveryRuleWithItsLegalBasis(t *testing.T) {
 		if !strings.Contains(out, v.Hash) {
 			t.Errorf("%s: version missing", lang)
 		}
+	}
+}
+
+func TestDecisionEntryCommitsWithTheCallersTransaction(t *testing.T) {
+	e := engine(t)
+	db, err := store.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	log := audit.New(db)
+	e.SetAudit(log)
+	ctx := context.Background()
+	errRollback := errors.New("release failed")
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := e.DecideTx(ctx, tx, researchRequest()); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+	if h, _ := log.Head(ctx); h.Seq != 0 {
+		t.Fatalf("decision entry survived the rolled-back transaction (head %d)", h.Seq)
+	}
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := e.DecideTx(ctx, tx, researchRequest())
+		return err
+	})
+	if h, _ := log.Head(ctx); err != nil || h.Seq != 1 {
+		t.Fatalf("committed decision not logged: head %d, %v", h.Seq, err)
 	}
 }
