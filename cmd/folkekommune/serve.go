@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kunnskapskommunen/folkekommune/broker"
+	"github.com/kunnskapskommunen/folkekommune/broker/extract"
+)
+
+// serveFlags binds the service's configuration to flags whose defaults
+// come from the environment (broker.DefaultConfig).
+func serveFlags(cmd *cobra.Command, cfg *broker.Config, logFormat *string) {
+	def := broker.DefaultConfig()
+	*cfg = def
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data", def.DataDir, "data directory holding folkekommune.duckdb and pseudonym.key (env "+broker.EnvData+")")
+	f.StringVar(&cfg.Addr, "addr", def.Addr, "address to listen on (env "+broker.EnvAddr+")")
+	f.StringVar(&cfg.PolicyDir, "policy-dir", def.PolicyDir, "directory of Rego policy files, watched and reloaded (default: the embedded policy; env "+broker.EnvPolicyDir+")")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "how long requests in flight may take to finish on shutdown")
+	f.Int64Var(&cfg.MaxBody, "max-body", def.MaxBody, "largest request body accepted, in bytes (env "+broker.EnvMaxBody+")")
+	f.StringVar(logFormat, "log-format", "text", "log format: text or json")
+}
+
+// serviceLogger is the structured logger of a serving process.
+func serviceLogger(format string) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.Default(), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+func init() {
+	var cfg broker.Config
+	var logFormat string
+	cmd := &cobra.Command{
+		Use:   "serve [--data DIR] [--addr HOST:PORT] [--policy-dir DIR]",
+		Short: "Serve the broker's HTTP API",
+		Long: `serve runs the broker: the dataset catalogue, table requests and releases,
+indicators, the policies and decision log for the privacy officer, and the
+portfolio and inquiry registries, under /api/v1 (OpenAPI at
+/api/v1/openapi.json), with /healthz, /readyz and /metrics.
+
+Configuration comes from flags, then the environment (FOLKEKOMMUNE_DATA,
+FOLKEKOMMUNE_ADDR, FOLKEKOMMUNE_POLICY_DIR, FOLKEKOMMUNE_MAX_BODY,
+FOLKEKOMMUNE_PSEUDONYM_KEY), then defaults. SIGINT or SIGTERM stops taking
+connections and lets requests in flight finish.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			log, err := serviceLogger(logFormat)
+			if err != nil {
+				return err
+			}
+			// The key is not used to serve, but a service whose key is
+			// missing or readable by others must not start.
+			if _, err := extract.LoadKey(cfg.DataDir); err != nil {
+				return err
+			}
+			db, err := openData(cmd, cfg.DataDir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			srv, err := broker.New(cmd.Context(), db, cfg, log)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", cfg.Addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+			}
+			return srv.Serve(cmd.Context(), ln)
+		},
+	}
+	serveFlags(cmd, &cfg, &logFormat)
+	rootCmd.AddCommand(cmd)
+}
