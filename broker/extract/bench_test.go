@@ -2,6 +2,7 @@ package extract
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -37,6 +38,9 @@ func benchExtract(b *testing.B, scale synth.Scale) string {
 //
 //	go test ./broker/extract -run XXX -bench PullCluster -benchtime 1x
 func BenchmarkPullCluster(b *testing.B) {
+	if testing.Verbose() {
+		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
 	dir := benchExtract(b, synth.Cluster)
 	ctx := context.Background()
 	key := make([]byte, 32)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kunnskapskommunen/folkekommune/broker/audit"
 	"github.com/kunnskapskommunen/folkekommune/broker/store"
 	"github.com/kunnskapskommunen/folkekommune/broker/synth"
 )
@@ -427,5 +428,40 @@ func TestLoadKeyCreatesAPrivateKeyAndRefusesAnExposedOne(t *testing.T) {
 	t.Setenv(KeyEnv, "abcd")
 	if _, err := LoadKey(dir); err == nil {
 		t.Fatal("short key from environment accepted")
+	}
+}
+
+func TestPullsAreAuditedAndAFailedPullLeavesNoLoadedEntry(t *testing.T) {
+	first, _ := generate(t, synth.Options{Seed: 81})
+	second, _ := generate(t, synth.Options{Seed: 82})
+	db := openDB(t)
+	log := audit.New(db)
+	res, err := Pull(context.Background(), db, NewFileDrop(first), Options{Key: testKey, Audit: log, Actor: "admin-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	injected := errors.New("injected")
+	if _, err := Pull(context.Background(), db, NewFileDrop(second), Options{Key: testKey, Audit: log,
+		beforeCommit: func(context.Context, *sql.Tx) error { return injected }}); !errors.Is(err, injected) {
+		t.Fatalf("error = %v", err)
+	}
+	entries, err := log.List(context.Background(), audit.Filter{Kind: audit.KindPull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 {
+		t.Fatalf("%d pull entries, want one loaded and one failed", len(entries))
+	}
+	loaded, failed := entries[0], entries[1]
+	if loaded.Actor != "admin-1" || loaded.Object != fmt.Sprintf("extract/%d", res.ExtractID) ||
+		loaded.Detail["status"] != "loaded" || loaded.Detail["rows_loaded"] != float64(res.Loaded) {
+		t.Errorf("loaded entry = %+v", loaded)
+	}
+	if failed.Actor != "system" || failed.Detail["status"] != "failed" || !strings.Contains(fmt.Sprint(failed.Detail["message"]), "injected") {
+		t.Errorf("failed entry = %+v", failed)
+	}
+	rep, err := log.Verify(context.Background())
+	if err != nil {
+		t.Fatalf("audit chain does not verify after pulls: %v (%+v)", err, rep)
 	}
 }

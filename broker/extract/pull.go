@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kunnskapskommunen/folkekommune/broker/audit"
 	"github.com/kunnskapskommunen/folkekommune/broker/store"
 )
 
@@ -49,6 +50,11 @@ type Options struct {
 	Progress func(done, total int64)
 	// Now is the clock; nil means time.Now. Dates after it are impossible.
 	Now func() time.Time
+	// Audit, if set, records every pull that loads or fails in the audit
+	// log; a loaded pull's entry commits in the same transaction as its data.
+	Audit *audit.Log
+	// Actor is who asked for the pull ("system" for the schedule).
+	Actor string
 	// beforeCommit lets tests inject a failure at the last moment.
 	beforeCommit func(ctx context.Context, tx *sql.Tx) error
 }
@@ -119,6 +125,11 @@ func Pull(ctx context.Context, db *store.DB, src Source, opt Options) (Result, e
 		if _, rerr := db.ExecContext(rctx, `UPDATE extract SET status = 'failed', finished_at = ?, rows_read = ?, message = ? WHERE id = ?`,
 			now(), res.RowsRead, err.Error(), id); rerr != nil {
 			return res, fmt.Errorf("%w (and recording the failure failed: %v)", err, rerr)
+		}
+		if opt.Audit != nil {
+			if _, aerr := opt.Audit.Append(rctx, nil, pullEvent(opt, src, id, fp, "failed", res, err.Error())); aerr != nil {
+				return res, fmt.Errorf("%w (and auditing the failure failed: %v)", err, aerr)
+			}
 		}
 		return res, err
 	}
@@ -245,6 +256,11 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 		now(), res.RowsRead, res.Loaded, res.Quarantined, summary(res), id); err != nil {
 		return res, fmt.Errorf("record extract: %w", err)
 	}
+	if opt.Audit != nil {
+		if _, err := opt.Audit.Append(ctx, tx, pullEvent(opt, src, id, fingerprint(parts), "loaded", res, "")); err != nil {
+			return res, fmt.Errorf("audit pull: %w", err)
+		}
+	}
 	if opt.beforeCommit != nil {
 		if err := opt.beforeCommit(ctx, tx); err != nil {
 			return res, err
@@ -256,6 +272,30 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 	}
 	progress(total)
 	return res, nil
+}
+
+// pullEvent describes a pull for the audit log: counts and checksums, never
+// a row.
+func pullEvent(opt Options, src Source, id int64, fp, status string, res Result, message string) audit.Event {
+	actor := opt.Actor
+	if actor == "" {
+		actor = "system"
+	}
+	files := make([]any, 0, len(res.Files))
+	for _, f := range res.Files {
+		files = append(files, map[string]any{
+			"path": f.Name, "sha256": f.SHA256, "rows_read": f.RowsRead,
+			"rows_loaded": f.Loaded, "rows_quarantined": f.Quarantined,
+		})
+	}
+	detail := map[string]any{
+		"status": status, "connector": src.Kind(), "source": src.Location(), "fingerprint": fp,
+		"rows_read": res.RowsRead, "rows_loaded": res.Loaded, "rows_quarantined": res.Quarantined, "files": files,
+	}
+	if message != "" {
+		detail["message"] = message
+	}
+	return audit.Event{Kind: audit.KindPull, Actor: actor, Object: fmt.Sprintf("extract/%d", id), Detail: detail}
 }
 
 func summary(r Result) string {

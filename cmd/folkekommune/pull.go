@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kunnskapskommunen/folkekommune/broker/audit"
 	"github.com/kunnskapskommunen/folkekommune/broker/extract"
 	"github.com/kunnskapskommunen/folkekommune/broker/store"
 )
@@ -50,7 +51,9 @@ DIR/pseudonym.key, created with mode 0600 on first use.`,
 			defer db.Close()
 			bar := newProgress(cmd.ErrOrStderr(), "pulling", 1000)
 			res, err := extract.Pull(cmd.Context(), db, extract.NewFileDrop(from), extract.Options{
-				Key: key,
+				Key:   key,
+				Audit: audit.New(db),
+				Actor: "cli",
 				Progress: func(done, total int64) {
 					if total > 0 {
 						bar.Set(int(done * 1000 / total))

@@ -1,39 +1,39 @@
 -- name: duplicates
 -- Exact duplicates among a dataset's clean rows: the first occurrence is
--- kept, every later one is quarantined naming the line it repeats. Rows
--- are grouped by the hash of their values (one integer: cheap), and the
--- few groups with more than one row are confirmed column by column, so a
--- hash collision can never drop a row.
+-- kept, every later one is quarantined naming the line it repeats. Only
+-- rows whose value hash occurs more than once are candidates (one integer
+-- per row to group: cheap); among those few, rows are compared on every
+-- column, so a hash collision can neither drop a row nor hide a duplicate.
 CREATE OR REPLACE TEMP TABLE dup AS
-SELECT 'population' AS dataset, c.line, f.line AS first
-FROM (SELECT h, min(line) AS first FROM chk_population WHERE problem IS NULL GROUP BY h HAVING count(*) > 1) g
-JOIN chk_population f ON f.line = g.first
-JOIN chk_population c ON c.h = g.h AND c.problem IS NULL AND c.line <> g.first
-WHERE c.pid IS NOT DISTINCT FROM f.pid AND c.sex IS NOT DISTINCT FROM f.sex AND c.death_month IS NOT DISTINCT FROM f.death_month AND c.municipality IS NOT DISTINCT FROM f.municipality AND c.district IS NOT DISTINCT FROM f.district AND c.moved_in IS NOT DISTINCT FROM f.moved_in AND c.moved_out IS NOT DISTINCT FROM f.moved_out
+SELECT 'population' AS dataset, line, first FROM (
+    SELECT line, min(line) OVER (PARTITION BY pid, sex, death_month, municipality, district, moved_in, moved_out) AS first
+    FROM chk_population
+    WHERE problem IS NULL AND h IN (SELECT h FROM chk_population WHERE problem IS NULL GROUP BY h HAVING count(*) > 1)
+) WHERE line <> first
 UNION ALL
-SELECT 'growth' AS dataset, c.line, f.line AS first
-FROM (SELECT h, min(line) AS first FROM chk_growth WHERE problem IS NULL GROUP BY h HAVING count(*) > 1) g
-JOIN chk_growth f ON f.line = g.first
-JOIN chk_growth c ON c.h = g.h AND c.problem IS NULL AND c.line <> g.first
-WHERE c.pid IS NOT DISTINCT FROM f.pid AND c.municipality IS NOT DISTINCT FROM f.municipality AND c.check_type IS NOT DISTINCT FROM f.check_type AND c.measured_on IS NOT DISTINCT FROM f.measured_on AND c.height_cm IS NOT DISTINCT FROM f.height_cm AND c.weight_kg IS NOT DISTINCT FROM f.weight_kg
+SELECT 'growth' AS dataset, line, first FROM (
+    SELECT line, min(line) OVER (PARTITION BY pid, municipality, check_type, measured_on, height_cm, weight_kg) AS first
+    FROM chk_growth
+    WHERE problem IS NULL AND h IN (SELECT h FROM chk_growth WHERE problem IS NULL GROUP BY h HAVING count(*) > 1)
+) WHERE line <> first
 UNION ALL
-SELECT 'vaccination' AS dataset, c.line, f.line AS first
-FROM (SELECT h, min(line) AS first FROM chk_vaccination WHERE problem IS NULL GROUP BY h HAVING count(*) > 1) g
-JOIN chk_vaccination f ON f.line = g.first
-JOIN chk_vaccination c ON c.h = g.h AND c.problem IS NULL AND c.line <> g.first
-WHERE c.pid IS NOT DISTINCT FROM f.pid AND c.municipality IS NOT DISTINCT FROM f.municipality AND c.vaccine IS NOT DISTINCT FROM f.vaccine AND c.dose IS NOT DISTINCT FROM f.dose AND c.vaccinated_on IS NOT DISTINCT FROM f.vaccinated_on
+SELECT 'vaccination' AS dataset, line, first FROM (
+    SELECT line, min(line) OVER (PARTITION BY pid, municipality, vaccine, dose, vaccinated_on) AS first
+    FROM chk_vaccination
+    WHERE problem IS NULL AND h IN (SELECT h FROM chk_vaccination WHERE problem IS NULL GROUP BY h HAVING count(*) > 1)
+) WHERE line <> first
 UNION ALL
-SELECT 'gp_contact' AS dataset, c.line, f.line AS first
-FROM (SELECT h, min(line) AS first FROM chk_gp_contact WHERE problem IS NULL GROUP BY h HAVING count(*) > 1) g
-JOIN chk_gp_contact f ON f.line = g.first
-JOIN chk_gp_contact c ON c.h = g.h AND c.problem IS NULL AND c.line <> g.first
-WHERE c.pid IS NOT DISTINCT FROM f.pid AND c.municipality IS NOT DISTINCT FROM f.municipality AND c.contact_date IS NOT DISTINCT FROM f.contact_date AND c.icpc2 IS NOT DISTINCT FROM f.icpc2 AND c.service IS NOT DISTINCT FROM f.service AND c.contact_type IS NOT DISTINCT FROM f.contact_type
+SELECT 'gp_contact' AS dataset, line, first FROM (
+    SELECT line, min(line) OVER (PARTITION BY pid, municipality, contact_date, icpc2, service, contact_type) AS first
+    FROM chk_gp_contact
+    WHERE problem IS NULL AND h IN (SELECT h FROM chk_gp_contact WHERE problem IS NULL GROUP BY h HAVING count(*) > 1)
+) WHERE line <> first
 UNION ALL
-SELECT 'care' AS dataset, c.line, f.line AS first
-FROM (SELECT h, min(line) AS first FROM chk_care WHERE problem IS NULL GROUP BY h HAVING count(*) > 1) g
-JOIN chk_care f ON f.line = g.first
-JOIN chk_care c ON c.h = g.h AND c.problem IS NULL AND c.line <> g.first
-WHERE c.pid IS NOT DISTINCT FROM f.pid AND c.municipality IS NOT DISTINCT FROM f.municipality AND c.service_type IS NOT DISTINCT FROM f.service_type AND c.decision_start IS NOT DISTINCT FROM f.decision_start AND c.decision_end IS NOT DISTINCT FROM f.decision_end;
+SELECT 'care' AS dataset, line, first FROM (
+    SELECT line, min(line) OVER (PARTITION BY pid, municipality, service_type, decision_start, decision_end) AS first
+    FROM chk_care
+    WHERE problem IS NULL AND h IN (SELECT h FROM chk_care WHERE problem IS NULL GROUP BY h HAVING count(*) > 1)
+) WHERE line <> first;
 
 -- name: replace
 -- Replace the pulled tables with the checked extract. Runs inside the
