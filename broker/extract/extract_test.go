@@ -465,3 +465,22 @@ func TestPullsAreAuditedAndAFailedPullLeavesNoLoadedEntry(t *testing.T) {
 		t.Fatalf("audit chain does not verify after pulls: %v (%+v)", err, rep)
 	}
 }
+
+// The generator writes the layout the pull reads; it keeps its own copy
+// (it cannot import this package's tests' dependencies without a cycle),
+// so the two are pinned together here.
+func TestGeneratorWritesThePullsLayout(t *testing.T) {
+	for _, l := range Layouts {
+		h, ok := synth.Headers[l.File]
+		if !ok {
+			t.Errorf("generator writes no %s", l.File)
+			continue
+		}
+		if strings.Join(h, ",") != strings.Join(l.Header, ",") {
+			t.Errorf("%s: generator header %v, pull expects %v", l.File, h, l.Header)
+		}
+	}
+	if len(synth.FileOrder) != len(Layouts) {
+		t.Errorf("generator writes %d files, layout has %d", len(synth.FileOrder), len(Layouts))
+	}
+}
