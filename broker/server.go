@@ -51,8 +51,12 @@ func New(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) (*Serv
 		log = slog.Default()
 	}
 	s := &Server{cfg: cfg, db: db, log: log, audit: audit.New(db)}
+	def := DefaultConfig()
 	if cfg.MaxBody <= 0 {
-		s.cfg.MaxBody = 64 << 10
+		s.cfg.MaxBody = def.MaxBody
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		s.cfg.ShutdownTimeout = def.ShutdownTimeout
 	}
 	var err error
 	if cfg.PolicyDir != "" {

@@ -310,3 +310,17 @@ func sortCells(t *cube.Table) {
 	}
 	slices.SortFunc(t.Cells, less)
 }
+
+// Query is the statement and arguments that count spec's table (the
+// benchmarks' bare-DuckDB ceiling runs exactly this).
+func Query(spec Spec, withRecordKey bool) (string, []any, error) {
+	spec, err := spec.Validate()
+	if err != nil {
+		return "", nil, err
+	}
+	q, err := buildQuery(spec, withRecordKey)
+	if err != nil {
+		return "", nil, err
+	}
+	return q.sql, q.args, nil
+}

@@ -1,0 +1,188 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kunnskapskommunen/folkekommune/broker/cube"
+	"github.com/kunnskapskommunen/folkekommune/broker/requests"
+	"github.com/kunnskapskommunen/folkekommune/broker/synth"
+	"github.com/kunnskapskommunen/folkekommune/indicators"
+)
+
+// clusterData is a data directory at cluster scale (about 402 000
+// people), prepared on first use and kept between runs in
+// $FOLKEKOMMUNE_BENCH_DATA or the OS temp dir, since generating, pulling
+// and computing it takes minutes.
+func clusterData(b *testing.B) string {
+	b.Helper()
+	dir := os.Getenv("FOLKEKOMMUNE_BENCH_DATA")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "folkekommune-bench-cluster")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
+		return dir
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if err := prepareTemplate(dir, synth.Cluster); err != nil {
+		b.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(dir, "extract"))
+	os.WriteFile(filepath.Join(dir, "ready"), nil, 0o600)
+	b.Logf("prepared cluster-scale data in %s (%s)", dir, time.Since(start).Round(time.Second))
+	return dir
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+// BenchmarkRelease3D is a typical three-dimensional release at cluster
+// scale end to end through HTTP (validation, policy decision, cube in
+// DuckDB, suppression and LP audit, storage with ledger and audit), beside
+// the bare DuckDB query for the same cube. Earlier releases are removed
+// between iterations (outside the timer) so that every iteration computes
+// afresh and the project stays under its release cap.
+func BenchmarkRelease3D(b *testing.B) {
+	e := newEnv(b, clusterData(b))
+	ctx := context.Background()
+	spec := e.spec("gp_contact", []string{"municipality", "sex", "year"}, nil, 2020, 2024)
+	var rs requests.Spec
+	js, _ := json.Marshal(spec)
+	json.Unmarshal(js, &rs)
+	query, args, err := requests.Query(rs, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var bare, full []time.Duration
+	cells := 0
+	for b.Loop() {
+		b.StopTimer()
+		if _, err := e.db.ExecContext(ctx, `DELETE FROM release_cell; DELETE FROM release`); err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		rows, err := e.db.QueryContext(ctx, query, args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		rows.Close()
+		bare = append(bare, time.Since(t0))
+		b.StartTimer()
+		t1 := time.Now()
+		got := e.submit("researcher", spec)
+		full = append(full, time.Since(t1))
+		if got.State != "released" {
+			b.Fatalf("state %s: %s", got.State, got.Message)
+		}
+		cells = n
+	}
+	p95, bp95 := percentile(full, 0.95), percentile(bare, 0.95)
+	b.ReportMetric(float64(p95.Microseconds())/1000, "p95-ms")
+	b.ReportMetric(float64(percentile(full, 0.5).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(bp95.Microseconds())/1000, "bare-query-p95-ms")
+	b.ReportMetric(float64(percentile(full, 0.5))/float64(percentile(bare, 0.5)), "overhead-ratio")
+	b.ReportMetric(float64(cells), "cube-rows")
+}
+
+// BenchmarkIndicatorValuesUnderLoad reads one indicator's values through
+// HTTP from many concurrent clients, beside the ceiling of encoding the
+// same table to JSON in memory with the same concurrency.
+func BenchmarkIndicatorValuesUnderLoad(b *testing.B) {
+	dir := os.Getenv("FOLKEKOMMUNE_BENCH_DATA")
+	from := template
+	if dir != "" || os.Getenv("FOLKEKOMMUNE_BENCH_CLUSTER") != "" {
+		from = clusterData(b)
+	}
+	e := newEnv(b, from)
+	const clients = 32
+	path := e.http.URL + "/api/v1/indicators/mmr_age2/values?municipality=4601,4621&sex=_T"
+	tok := e.tokens["coordinator"]
+	transport := &http.Transport{MaxIdleConnsPerHost: clients}
+	client := &http.Client{Transport: transport}
+	def := e.srv.indicators[0]
+	for _, d := range e.srv.indicators {
+		if d.ID == "mmr_age2" {
+			def = d
+		}
+	}
+	tab, err := indicators.Table(context.Background(), e.db, def, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The ceiling: the encoding alone, same concurrency.
+	ceilStart := time.Now()
+	ceilN := 0
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				cube.WriteJSON(io.Discard, tab)
+			}
+			mu.Lock()
+			ceilN += 200
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	ceiling := float64(ceilN) / time.Since(ceilStart).Seconds()
+
+	var lat []time.Duration
+	b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			req, _ := http.NewRequest("GET", path, nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			t0 := time.Now()
+			res, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			var buf bytes.Buffer
+			io.Copy(&buf, res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				b.Errorf("status %d: %s", res.StatusCode, buf.String())
+				return
+			}
+			mine = append(mine, time.Since(t0))
+		}
+		mu.Lock()
+		lat = append(lat, mine...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	rps := float64(len(lat)) / elapsed.Seconds()
+	b.ReportMetric(rps, "req/s")
+	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(ceiling, "ceiling-encodes/s")
+	b.ReportMetric(rps/ceiling, "ratio-to-ceiling")
+}
