@@ -444,3 +444,34 @@ func TestIndicatorValuesFilterAndRefuseUnknownFilters(t *testing.T) {
 		t.Errorf("unknown indicator: %d", res.status)
 	}
 }
+
+func TestConcurrentRequestsAndDownloadsKeepTheAuditChain(t *testing.T) {
+	e := newEnv(t, template)
+	type result struct {
+		state  string
+		status int
+	}
+	out := make(chan result, 6)
+	for i := range 6 {
+		go func() {
+			spec := e.spec("population", []string{"sex"}, nil, 2015+i, 2024)
+			res := e.do("researcher", "POST", "/api/v1/requests", spec)
+			var s submitted
+			json.Unmarshal(res.body, &s)
+			if s.ReleaseID != "" {
+				if d := e.do("researcher", "GET", "/api/v1/releases/"+s.ReleaseID+"?format=csv", nil); d.status != 200 {
+					out <- result{"download", d.status}
+					return
+				}
+			}
+			out <- result{s.State, res.status}
+		}()
+	}
+	for range 6 {
+		r := <-out
+		if r.status != http.StatusCreated || r.state != "released" {
+			t.Errorf("concurrent request: %d %s", r.status, r.state)
+		}
+	}
+	assertAuditIntact(t, e)
+}

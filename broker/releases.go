@@ -6,7 +6,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/kunnskapskommunen/folkekommune/broker/audit"
 	"github.com/kunnskapskommunen/folkekommune/broker/cube"
 	"github.com/kunnskapskommunen/folkekommune/broker/requests"
 )
@@ -39,8 +38,7 @@ func (s *Server) getRelease(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, _ := UserFrom(r.Context())
-	if _, err := s.audit.Append(r.Context(), nil, audit.Event{Kind: audit.KindDownload, Actor: u.ID, Object: rel.ID,
-		Detail: map[string]any{"format": f.name, "sha256": rel.SHA256, "project": rel.ProjectID}}); err != nil {
+	if err := s.requests.RecordDownload(r.Context(), u, rel, f.name); err != nil {
 		return fmt.Errorf("record the download: %w", err)
 	}
 	w.Header().Set("X-Release-SHA256", rel.SHA256)

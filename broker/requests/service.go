@@ -160,7 +160,12 @@ func (s *Service) Submit(ctx context.Context, u User, spec Spec) (Request, error
 		Project: &project,
 		Context: policies.Context{Time: now, Releases: releases},
 	}
+	// The decision is logged in the audit chain in a transaction of its
+	// own; taking it under this service's write lock keeps it from racing
+	// the service's own audited writes for the chain's head.
+	s.writes.Lock()
 	d, derr := s.Policy.Decide(ctx, in)
+	s.writes.Unlock()
 	if derr != nil {
 		slog.Error("policy decision failed; the request is denied", "err", derr)
 	}
@@ -481,4 +486,13 @@ func (s *Service) releaseTimes(ctx context.Context, project string) ([]time.Time
 		out = append(out, t.UTC())
 	}
 	return out, rows.Err()
+}
+
+// RecordDownload audits that u downloaded a release in a format.
+func (s *Service) RecordDownload(ctx context.Context, u User, rel *Release, format string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := s.Audit.Append(ctx, tx, audit.Event{Kind: audit.KindDownload, Actor: u.ID, Object: rel.ID,
+			Detail: map[string]any{"format": format, "sha256": rel.SHA256, "project": rel.ProjectID}})
+		return err
+	})
 }
