@@ -181,7 +181,9 @@ type computation struct {
 	coverage map[string]map[int]bool // dataset/period → covered years
 }
 
-func (c *computation) covered(ctx context.Context, dataset, period string, from, to int) (map[int]bool, error) {
+// covered lists the years (from two before the first period) in which a
+// dataset holds data; cached per dataset and period kind.
+func (c *computation) covered(ctx context.Context, dataset, period string) (map[int]bool, error) {
 	key := dataset + "/" + period
 	if cov, ok := c.coverage[key]; ok {
 		return cov, nil
@@ -211,13 +213,13 @@ func (c *computation) indicator(ctx context.Context, d *Definition) (*Result, er
 		window = 3
 	}
 	first := from - window + 1
-	cov, err := c.covered(ctx, d.Source, d.Period, from, to)
+	cov, err := c.covered(ctx, d.Source, d.Period)
 	if err != nil {
 		return nil, err
 	}
 	if d.Source != "population" {
 		// The population register must cover the year too.
-		pop, err := c.covered(ctx, "population", d.Period, from, to)
+		pop, err := c.covered(ctx, "population", d.Period)
 		if err != nil {
 			return nil, err
 		}
