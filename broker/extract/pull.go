@@ -162,7 +162,7 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 	if _, err := conn.ExecContext(ctx, `INSERT INTO pull_ctx VALUES (?)`, now()); err != nil {
 		return res, fmt.Errorf("prepare pull: %w", err)
 	}
-	if err := loadCodes(ctx, conn); err != nil {
+	if err := defineCodeMacros(ctx, conn); err != nil {
 		return res, err
 	}
 
@@ -207,6 +207,10 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 		}
 		done += p.Bytes / 4
 		progress(done)
+	}
+	// The raw text is no longer needed: free its memory before the load.
+	if _, err := conn.ExecContext(ctx, sqlFile("load.sql", "drop raw")); err != nil {
+		return res, fmt.Errorf("drop raw tables: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, sqlFile("load.sql", "duplicates")); err != nil {
 		return res, fmt.Errorf("find duplicate rows: %w", err)

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -147,41 +149,66 @@ func loadIdentities(ctx context.Context, conn *sql.Conn, ps *Pseudonymiser) erro
 	})
 }
 
-// loadCodes fills the pull's code tables from the catalogue and the
-// source systems' code mappings.
-func loadCodes(ctx context.Context, conn *sql.Conn) error {
-	targets := []store.AppenderTarget{
-		{Catalog: "temp", Table: "code_municipality"}, {Catalog: "temp", Table: "code_district"},
-		{Catalog: "temp", Table: "code_vaccine"}, {Catalog: "temp", Table: "code_icpc2"}, {Catalog: "temp", Table: "code_map"},
+// defineCodeMacros turns the catalogue's code lists and the source
+// systems' code mappings into SQL macros of the pull's connection
+// (is_municipality, map_service, vaccine_doses, ...). An IN list or a CASE
+// over a handful of constants costs far less per row than a join to a code
+// table. The constants come from the catalogue, never from a user, and are
+// quoted as SQL strings.
+func defineCodeMacros(ctx context.Context, conn *sql.Conn) error {
+	var munis, dists []string
+	for _, m := range catalog.Municipalities {
+		munis = append(munis, sqlString(m.Code))
 	}
-	return store.WithAppenders(ctx, conn, targets, func(a []*duckdb.Appender) error {
-		for _, m := range catalog.Municipalities {
-			if err := a[0].AppendRow(m.Code); err != nil {
-				return err
-			}
+	for _, d := range catalog.Districts {
+		dists = append(dists, sqlString(d.Code))
+	}
+	var chapters []string
+	for _, c := range catalog.ICPC2Chapters {
+		chapters = append(chapters, sqlString(c.Code))
+	}
+	doses := map[string]string{}
+	for _, v := range catalog.Vaccines {
+		doses[v.Code.Code] = strconv.Itoa(v.Doses)
+	}
+	stmts := []string{
+		`CREATE OR REPLACE TEMP MACRO is_municipality(s) AS s IN (` + strings.Join(munis, ", ") + `)`,
+		`CREATE OR REPLACE TEMP MACRO is_district(s) AS s IN (` + strings.Join(dists, ", ") + `)`,
+		// A chapter letter and 01–29 (symptoms) or 70–99 (diagnoses), as catalog.ValidICPC2.
+		`CREATE OR REPLACE TEMP MACRO is_icpc2(s) AS length(s) = 3 AND s[1] IN (` + strings.Join(chapters, ", ") + `)
+			AND s[2] BETWEEN '0' AND '9' AND s[3] BETWEEN '0' AND '9'
+			AND (s[2:3] BETWEEN '01' AND '29' OR s[2:3] BETWEEN '70' AND '99')`,
+		caseMacro("vaccine_doses", doses, "NULL::INTEGER"),
+	}
+	for name, m := range map[string]map[string]string{"map_sex": sexCodes, "map_check": checkCodes, "map_service": serviceCodes, "map_contact": contactCodes, "map_care": careCodes} {
+		quoted := map[string]string{}
+		for k, v := range m {
+			quoted[k] = sqlString(v)
 		}
-		for _, d := range catalog.Districts {
-			if err := a[1].AppendRow(d.Code); err != nil {
-				return err
-			}
+		stmts = append(stmts, caseMacro(name, quoted, "NULL"))
+	}
+	for _, q := range stmts {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("define code lists: %w", err)
 		}
-		for _, v := range catalog.Vaccines {
-			if err := a[2].AppendRow(v.Code.Code, int32(v.Doses)); err != nil {
-				return err
-			}
-		}
-		for _, c := range catalog.ICPC2Codes() {
-			if err := a[3].AppendRow(c); err != nil {
-				return err
-			}
-		}
-		for list, m := range map[string]map[string]string{"sex": sexCodes, "check": checkCodes, "service": serviceCodes, "contact": contactCodes, "care": careCodes} {
-			for src, code := range m {
-				if err := a[4].AppendRow(list, src, code); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
+
+// caseMacro defines name(s) as a CASE mapping each key to its SQL value.
+func caseMacro(name string, m map[string]string, otherwise string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(`CREATE OR REPLACE TEMP MACRO ` + name + `(s) AS CASE s`)
+	for _, k := range keys {
+		b.WriteString(` WHEN ` + sqlString(k) + ` THEN ` + m[k])
+	}
+	b.WriteString(` ELSE ` + otherwise + ` END`)
+	return b.String()
+}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -14,12 +14,15 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"golang.org/x/sys/unix"
 )
 
 //go:embed migrations/*.sql
@@ -46,12 +49,43 @@ func Open(ctx context.Context, dbPath string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %q: %w", dbPath, err)
 	}
+	if limit := memoryLimit(); limit != "" {
+		if _, err := db.ExecContext(ctx, `SET memory_limit = '`+limit+`'`); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("set DuckDB memory limit %q (from %s): %w", limit, MemoryLimitEnv, err)
+		}
+	}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
 }
+
+// MemoryLimitEnv overrides DuckDB's memory limit, e.g. "8GiB".
+const MemoryLimitEnv = "FOLKEKOMMUNE_DUCKDB_MEMORY_LIMIT"
+
+// memoryLimit is the limit to give DuckDB: the environment's, or half the
+// machine's memory. DuckDB's own default (80 %) leaves too little for the
+// Go side of the broker on the same machine (a national pull's identity
+// cache, HTTP buffers), and past its limit DuckDB spills to disk instead
+// of the process being killed.
+func memoryLimit() string {
+	if v := os.Getenv(MemoryLimitEnv); v != "" {
+		if !memoryLimitPattern.MatchString(v) {
+			return ""
+		}
+		return v
+	}
+	var info unix.Sysinfo_t
+	if err := unix.Sysinfo(&info); err != nil || info.Totalram == 0 {
+		return ""
+	}
+	total := uint64(info.Totalram) * uint64(info.Unit)
+	return strconv.FormatUint(total/2>>20, 10) + "MiB"
+}
+
+var memoryLimitPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
 
 // Path is the file the database lives in ("" for in-memory).
 func (db *DB) Path() string { return db.path }

@@ -11,7 +11,7 @@
 CREATE OR REPLACE TEMP TABLE chk_population AS
 SELECT *, hash(pid, sex, death_month, municipality, district, moved_in, moved_out) AS h FROM (
 SELECT r.line, i.pid, year(i.birth)::SMALLINT AS birth_year, month(i.birth)::TINYINT AS birth_month,
-       sx.code AS sex, date_trunc('month', r.dod)::DATE AS death_month,
+       map_sex(r.kjonn) AS sex, date_trunc('month', r.dod)::DATE AS death_month,
        i.record_key, r.kommunenummer AS municipality, nullif(r.bydel, '') AS district,
        r.inn AS moved_in, r.ut AS moved_out,
        CASE
@@ -20,12 +20,12 @@ SELECT r.line, i.pid, year(i.birth)::SMALLINT AS birth_year, month(i.birth)::TIN
            WHEN bad_date(r.fodselsdato, r.fod, c.today, NULL) THEN 'fodselsdato|' || date_problem(r.fodselsdato, c.today, NULL)
            WHEN r.fod <> i.birth THEN 'fodselsdato|does not match the fødselsnummer'
            WHEN coalesce(r.kjonn, '') = '' THEN 'kjonn|is missing'
-           WHEN sx.code IS NULL THEN 'kjonn|has an unknown code'
-           WHEN (sx.code = 'M') <> i.male THEN 'kjonn|does not match the fødselsnummer'
+           WHEN map_sex(r.kjonn) IS NULL THEN 'kjonn|has an unknown code'
+           WHEN (map_sex(r.kjonn) = 'M') <> i.male THEN 'kjonn|does not match the fødselsnummer'
            WHEN coalesce(r.kommunenummer, '') = '' THEN 'kommunenummer|is missing'
-           WHEN m.code IS NULL THEN 'kommunenummer|is not a municipality of the collaboration'
+           WHEN NOT is_municipality(r.kommunenummer) THEN 'kommunenummer|is not a municipality of the collaboration'
            WHEN r.kommunenummer = '4601' AND coalesce(r.bydel, '') = '' THEN 'bydel|is missing for a Bergen resident'
-           WHEN r.kommunenummer = '4601' AND d.code IS NULL THEN 'bydel|is not a Bergen district'
+           WHEN r.kommunenummer = '4601' AND NOT is_district(r.bydel) THEN 'bydel|is not a Bergen district'
            WHEN r.kommunenummer <> '4601' AND coalesce(r.bydel, '') <> '' THEN 'bydel|is given outside Bergen'
            WHEN bad_date(r.innflyttet, r.inn, c.today, i.birth) THEN 'innflyttet|' || date_problem(r.innflyttet, c.today, i.birth)
            WHEN bad_optional_date(r.utflyttet, r.ut, c.today, i.birth) THEN 'utflyttet|' || date_problem(r.utflyttet, c.today, i.birth)
@@ -35,23 +35,20 @@ SELECT r.line, i.pid, year(i.birth)::SMALLINT AS birth_year, month(i.birth)::TIN
 FROM (SELECT *, try_cast(fodselsdato AS DATE) AS fod, try_cast(innflyttet AS DATE) AS inn,
              try_cast(utflyttet AS DATE) AS ut, try_cast(dodsdato AS DATE) AS dod FROM src_population) r
 CROSS JOIN pull_ctx c
-LEFT JOIN ident i ON i.fnr = r.fodselsnummer
-LEFT JOIN code_map sx ON sx.list = 'sex' AND sx.src = r.kjonn
-LEFT JOIN code_municipality m ON m.code = r.kommunenummer
-LEFT JOIN code_district d ON d.code = r.bydel);
+LEFT JOIN ident i ON i.fnr = r.fodselsnummer);
 
 -- name: growth
 CREATE OR REPLACE TEMP TABLE chk_growth AS
 SELECT *, hash(pid, municipality, check_type, measured_on, height_cm, weight_kg) AS h FROM (
-SELECT r.line, i.pid, r.kommunenummer AS municipality, ck.code AS check_type,
+SELECT r.line, i.pid, r.kommunenummer AS municipality, map_check(r.kontroll) AS check_type,
        r.on_ AS measured_on, r.hc AS height_cm, r.wk AS weight_kg,
        CASE
            WHEN coalesce(r.fodselsnummer, '') = '' THEN 'fodselsnummer|is missing'
            WHEN i.problem IS NOT NULL THEN 'fodselsnummer|' || i.problem
            WHEN coalesce(r.kommunenummer, '') = '' THEN 'kommunenummer|is missing'
-           WHEN m.code IS NULL THEN 'kommunenummer|is not a municipality of the collaboration'
+           WHEN NOT is_municipality(r.kommunenummer) THEN 'kommunenummer|is not a municipality of the collaboration'
            WHEN coalesce(r.kontroll, '') = '' THEN 'kontroll|is missing'
-           WHEN ck.code IS NULL THEN 'kontroll|has an unknown code'
+           WHEN map_check(r.kontroll) IS NULL THEN 'kontroll|has an unknown code'
            WHEN bad_date(r.maledato, r.on_, c.today, i.birth) THEN 'maledato|' || date_problem(r.maledato, c.today, i.birth)
            WHEN r.hc IS NULL OR r.hc NOT BETWEEN 40 AND 220 THEN 'hoyde_cm|' || number_problem(r.hoyde_cm, 40, 220)
            WHEN r.wk IS NULL OR r.wk NOT BETWEEN 5 AND 200 THEN 'vekt_kg|' || number_problem(r.vekt_kg, 5, 200)
@@ -60,71 +57,63 @@ SELECT r.line, i.pid, r.kommunenummer AS municipality, ck.code AS check_type,
 FROM (SELECT *, try_cast(maledato AS DATE) AS on_, try_cast(hoyde_cm AS DOUBLE) AS hc,
              try_cast(vekt_kg AS DOUBLE) AS wk FROM src_growth) r
 CROSS JOIN pull_ctx c
-LEFT JOIN ident i ON i.fnr = r.fodselsnummer
-LEFT JOIN code_municipality m ON m.code = r.kommunenummer
-LEFT JOIN code_map ck ON ck.list = 'check' AND ck.src = r.kontroll);
+LEFT JOIN ident i ON i.fnr = r.fodselsnummer);
 
 -- name: vaccination
 CREATE OR REPLACE TEMP TABLE chk_vaccination AS
 SELECT *, hash(pid, municipality, vaccine, dose, vaccinated_on) AS h FROM (
-SELECT r.line, i.pid, r.kommunenummer AS municipality, v.code AS vaccine,
+SELECT r.line, i.pid, r.kommunenummer AS municipality, CASE WHEN vaccine_doses(r.vaksine) IS NOT NULL THEN r.vaksine END AS vaccine,
        r.dn::TINYINT AS dose, r.on_ AS vaccinated_on,
        CASE
            WHEN coalesce(r.fodselsnummer, '') = '' THEN 'fodselsnummer|is missing'
            WHEN i.problem IS NOT NULL THEN 'fodselsnummer|' || i.problem
            WHEN coalesce(r.kommunenummer, '') = '' THEN 'kommunenummer|is missing'
-           WHEN m.code IS NULL THEN 'kommunenummer|is not a municipality of the collaboration'
+           WHEN NOT is_municipality(r.kommunenummer) THEN 'kommunenummer|is not a municipality of the collaboration'
            WHEN coalesce(r.vaksine, '') = '' THEN 'vaksine|is missing'
-           WHEN v.code IS NULL THEN 'vaksine|has an unknown code'
+           WHEN vaccine_doses(r.vaksine) IS NULL THEN 'vaksine|has an unknown code'
            WHEN coalesce(r.dose, '') = '' THEN 'dose|is missing'
-           WHEN r.dn IS NULL OR r.dn NOT BETWEEN 1 AND v.doses THEN 'dose|is not a dose of the programme for this vaccine'
+           WHEN r.dn IS NULL OR r.dn NOT BETWEEN 1 AND vaccine_doses(r.vaksine) THEN 'dose|is not a dose of the programme for this vaccine'
            WHEN bad_date(r.vaksinasjonsdato, r.on_, c.today, i.birth)
                THEN 'vaksinasjonsdato|' || date_problem(r.vaksinasjonsdato, c.today, i.birth)
        END AS problem
 FROM (SELECT *, try_cast(dose AS INTEGER) AS dn, try_cast(vaksinasjonsdato AS DATE) AS on_ FROM src_vaccination) r
 CROSS JOIN pull_ctx c
-LEFT JOIN ident i ON i.fnr = r.fodselsnummer
-LEFT JOIN code_municipality m ON m.code = r.kommunenummer
-LEFT JOIN code_vaccine v ON v.code = r.vaksine);
+LEFT JOIN ident i ON i.fnr = r.fodselsnummer);
 
 -- name: gp_contact
 CREATE OR REPLACE TEMP TABLE chk_gp_contact AS
 SELECT *, hash(pid, municipality, contact_date, icpc2, service, contact_type) AS h FROM (
 SELECT r.line, i.pid, r.kommunenummer AS municipality, r.on_ AS contact_date,
-       r.icpc2, sv.code AS service, ct.code AS contact_type,
+       r.icpc2, map_service(r.tjeneste) AS service, map_contact(r.kontakttype) AS contact_type,
        CASE
            WHEN coalesce(r.fodselsnummer, '') = '' THEN 'fodselsnummer|is missing'
            WHEN i.problem IS NOT NULL THEN 'fodselsnummer|' || i.problem
            WHEN coalesce(r.kommunenummer, '') = '' THEN 'kommunenummer|is missing'
-           WHEN m.code IS NULL THEN 'kommunenummer|is not a municipality of the collaboration'
+           WHEN NOT is_municipality(r.kommunenummer) THEN 'kommunenummer|is not a municipality of the collaboration'
            WHEN bad_date(r.kontaktdato, r.on_, c.today, i.birth) THEN 'kontaktdato|' || date_problem(r.kontaktdato, c.today, i.birth)
            WHEN coalesce(r.icpc2, '') = '' THEN 'icpc2|is missing'
-           WHEN ic.code IS NULL THEN 'icpc2|is not an ICPC-2 symptom or diagnosis code'
+           WHEN NOT is_icpc2(r.icpc2) THEN 'icpc2|is not an ICPC-2 symptom or diagnosis code'
            WHEN coalesce(r.tjeneste, '') = '' THEN 'tjeneste|is missing'
-           WHEN sv.code IS NULL THEN 'tjeneste|has an unknown code'
+           WHEN map_service(r.tjeneste) IS NULL THEN 'tjeneste|has an unknown code'
            WHEN coalesce(r.kontakttype, '') = '' THEN 'kontakttype|is missing'
-           WHEN ct.code IS NULL THEN 'kontakttype|has an unknown code'
+           WHEN map_contact(r.kontakttype) IS NULL THEN 'kontakttype|has an unknown code'
        END AS problem
 FROM (SELECT *, try_cast(kontaktdato AS DATE) AS on_ FROM src_gp_contact) r
 CROSS JOIN pull_ctx c
-LEFT JOIN ident i ON i.fnr = r.fodselsnummer
-LEFT JOIN code_municipality m ON m.code = r.kommunenummer
-LEFT JOIN code_icpc2 ic ON ic.code = r.icpc2
-LEFT JOIN code_map sv ON sv.list = 'service' AND sv.src = r.tjeneste
-LEFT JOIN code_map ct ON ct.list = 'contact' AND ct.src = r.kontakttype);
+LEFT JOIN ident i ON i.fnr = r.fodselsnummer);
 
 -- name: care
 CREATE OR REPLACE TEMP TABLE chk_care AS
 SELECT *, hash(pid, municipality, service_type, decision_start, decision_end) AS h FROM (
-SELECT r.line, i.pid, r.kommunenummer AS municipality, cs.code AS service_type,
+SELECT r.line, i.pid, r.kommunenummer AS municipality, map_care(r.tjeneste) AS service_type,
        r.fra AS decision_start, r.til AS decision_end,
        CASE
            WHEN coalesce(r.fodselsnummer, '') = '' THEN 'fodselsnummer|is missing'
            WHEN i.problem IS NOT NULL THEN 'fodselsnummer|' || i.problem
            WHEN coalesce(r.kommunenummer, '') = '' THEN 'kommunenummer|is missing'
-           WHEN m.code IS NULL THEN 'kommunenummer|is not a municipality of the collaboration'
+           WHEN NOT is_municipality(r.kommunenummer) THEN 'kommunenummer|is not a municipality of the collaboration'
            WHEN coalesce(r.tjeneste, '') = '' THEN 'tjeneste|is missing'
-           WHEN cs.code IS NULL THEN 'tjeneste|has an unknown code'
+           WHEN map_care(r.tjeneste) IS NULL THEN 'tjeneste|has an unknown code'
            WHEN bad_date(r.vedtak_fra, r.fra, c.today, i.birth) THEN 'vedtak_fra|' || date_problem(r.vedtak_fra, c.today, i.birth)
            -- A decision's end may lie in the future: it is planned.
            WHEN bad_optional_date(r.vedtak_til, r.til, DATE '9999-12-31', i.birth)
@@ -133,6 +122,4 @@ SELECT r.line, i.pid, r.kommunenummer AS municipality, cs.code AS service_type,
        END AS problem
 FROM (SELECT *, try_cast(vedtak_fra AS DATE) AS fra, try_cast(vedtak_til AS DATE) AS til FROM src_care) r
 CROSS JOIN pull_ctx c
-LEFT JOIN ident i ON i.fnr = r.fodselsnummer
-LEFT JOIN code_municipality m ON m.code = r.kommunenummer
-LEFT JOIN code_map cs ON cs.list = 'care' AND cs.src = r.tjeneste);
+LEFT JOIN ident i ON i.fnr = r.fodselsnummer);

@@ -64,6 +64,19 @@ INSERT INTO care_decision
 SELECT pid, municipality, service_type, decision_start, decision_end FROM chk_care c
 WHERE problem IS NULL AND NOT EXISTS (SELECT 1 FROM dup d WHERE d.dataset = 'care' AND d.line = c.line);
 
+-- name: drop raw
+DROP VIEW IF EXISTS temp.src_population;
+DROP VIEW IF EXISTS temp.src_growth;
+DROP VIEW IF EXISTS temp.src_vaccination;
+DROP VIEW IF EXISTS temp.src_gp_contact;
+DROP VIEW IF EXISTS temp.src_care;
+DROP TABLE IF EXISTS temp.raw_population;
+DROP TABLE IF EXISTS temp.raw_growth;
+DROP TABLE IF EXISTS temp.raw_vaccination;
+DROP TABLE IF EXISTS temp.raw_gp_contact;
+DROP TABLE IF EXISTS temp.raw_care;
+DROP TABLE IF EXISTS temp.ident;
+
 -- name: cleanup
 DROP VIEW IF EXISTS temp.src_population;
 DROP VIEW IF EXISTS temp.src_growth;
@@ -82,9 +95,4 @@ DROP TABLE IF EXISTS temp.chk_gp_contact;
 DROP TABLE IF EXISTS temp.chk_care;
 DROP TABLE IF EXISTS temp.dup;
 DROP TABLE IF EXISTS temp.ident;
-DROP TABLE IF EXISTS temp.code_municipality;
-DROP TABLE IF EXISTS temp.code_district;
-DROP TABLE IF EXISTS temp.code_vaccine;
-DROP TABLE IF EXISTS temp.code_icpc2;
-DROP TABLE IF EXISTS temp.code_map;
 DROP TABLE IF EXISTS temp.pull_ctx;

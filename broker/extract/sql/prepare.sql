@@ -5,11 +5,6 @@
 CREATE OR REPLACE TEMP TABLE pull_ctx (today DATE);
 CREATE OR REPLACE TEMP TABLE ident (
     fnr VARCHAR, pid UBIGINT, problem VARCHAR, birth DATE, male BOOLEAN, record_key UINTEGER);
-CREATE OR REPLACE TEMP TABLE code_municipality (code VARCHAR);
-CREATE OR REPLACE TEMP TABLE code_district (code VARCHAR);
-CREATE OR REPLACE TEMP TABLE code_vaccine (code VARCHAR, doses INTEGER);
-CREATE OR REPLACE TEMP TABLE code_icpc2 (code VARCHAR);
-CREATE OR REPLACE TEMP TABLE code_map (list VARCHAR, src VARCHAR, code VARCHAR);
 
 -- The first problem with a date field, or NULL: the same rules as the
 -- source systems' own contract (ISO 8601 calendar dates, none before 1850,
