@@ -1,0 +1,541 @@
+package extract
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// The code systems and extensions the connector reads. The source codes
+// inside them are the file drop's (layout.go), so both connectors feed the
+// same checks.
+const (
+	FHIRSystemFNR          = "urn:oid:2.16.578.1.12.4.1.4.1" // fødselsnummer
+	FHIRSystemDNumber      = "urn:oid:2.16.578.1.12.4.1.4.2" // D-nummer
+	FHIRSystemMunicipality = "urn:oid:2.16.578.1.12.4.1.1.3402"
+	FHIRSystemDistrict     = "urn:oid:2.16.578.1.12.4.1.1.3403"
+	FHIRSystemICPC2        = "urn:oid:2.16.578.1.12.4.1.1.7170"
+	FHIRSystemLOINC        = "http://loinc.org"
+	FHIRSystemActCode      = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+	FHIRSystemCheck        = "urn:folkekommune:kodeverk:helsestasjon-kontroll"
+	FHIRSystemVaccine      = "urn:folkekommune:kodeverk:vaksine"
+	FHIRSystemContactType  = "urn:folkekommune:kodeverk:kontakttype"
+	FHIRSystemCare         = "urn:folkekommune:kodeverk:iplos-tjeneste"
+	FHIRExtMunicipality    = "http://hl7.no/fhir/StructureDefinition/no-basis-municipalitycode"
+	FHIRExtDistrict        = "http://hl7.no/fhir/StructureDefinition/no-basis-urban-district"
+	loincHeight            = "8302-2"
+	loincWeight            = "29463-7"
+)
+
+var classService = map[string]string{"AMB": "fastlege", "EMER": "legevakt"}
+
+// The elements of FHIR R4 the mapping reads.
+type (
+	fhirCoding struct {
+		System string `json:"system"`
+		Code   string `json:"code"`
+	}
+	fhirConcept struct {
+		Coding []fhirCoding `json:"coding"`
+	}
+	fhirIdentifier struct {
+		System string `json:"system"`
+		Value  string `json:"value"`
+	}
+	fhirReference struct {
+		Reference  string          `json:"reference"`
+		Identifier *fhirIdentifier `json:"identifier"`
+	}
+	fhirPeriod struct {
+		Start string `json:"start"`
+		End   string `json:"end"`
+	}
+	fhirQuantity struct {
+		Value json.Number `json:"value"`
+		Code  string      `json:"code"`
+		Unit  string      `json:"unit"`
+	}
+	fhirResource struct {
+		ResourceType string           `json:"resourceType"`
+		ID           string           `json:"id"`
+		Status       string           `json:"status"`
+		Identifier   []fhirIdentifier `json:"identifier"`
+		Gender       string           `json:"gender"`
+		BirthDate    string           `json:"birthDate"`
+		Deceased     string           `json:"deceasedDateTime"`
+		Address      []struct {
+			Extension []struct {
+				URL         string      `json:"url"`
+				ValueCoding *fhirCoding `json:"valueCoding"`
+			} `json:"extension"`
+			Period *fhirPeriod `json:"period"`
+		} `json:"address"`
+		Code          *fhirConcept  `json:"code"`
+		ValueQuantity *fhirQuantity `json:"valueQuantity"`
+		Component     []struct {
+			Code          fhirConcept   `json:"code"`
+			ValueQuantity *fhirQuantity `json:"valueQuantity"`
+		} `json:"component"`
+		Subject           *fhirReference  `json:"subject"`
+		Patient           *fhirReference  `json:"patient"`
+		Encounter         *fhirReference  `json:"encounter"`
+		Effective         string          `json:"effectiveDateTime"`
+		EffectivePeriod   *fhirPeriod     `json:"effectivePeriod"`
+		Occurrence        string          `json:"occurrenceDateTime"`
+		Period            *fhirPeriod     `json:"period"`
+		Performer         json.RawMessage `json:"performer"`
+		ServiceProvider   *fhirReference  `json:"serviceProvider"`
+		Managing          *fhirReference  `json:"managingOrganization"`
+		VaccineCode       *fhirConcept    `json:"vaccineCode"`
+		Class             *fhirCoding     `json:"class"`
+		Type              []fhirConcept   `json:"type"`
+		VerificationState *fhirConcept    `json:"verificationStatus"`
+		ProtocolApplied   []struct {
+			Dose json.Number `json:"doseNumberPositiveInt"`
+		} `json:"protocolApplied"`
+	}
+)
+
+// code returns the concept's code in system, else the first coding as
+// "system|code" (which no code list holds, so the record is quarantined
+// as an unknown code), else "".
+func (c *fhirConcept) code(system string) string {
+	if c == nil || len(c.Coding) == 0 {
+		return ""
+	}
+	for _, cd := range c.Coding {
+		if cd.System == system {
+			return cd.Code
+		}
+	}
+	return c.Coding[0].System + "|" + c.Coding[0].Code
+}
+
+func (c *fhirConcept) has(system, code string) bool {
+	if c == nil {
+		return false
+	}
+	for _, cd := range c.Coding {
+		if cd.System == system && cd.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// organisation returns the kommunenummer a reference names by identifier.
+func organisation(r *fhirReference) string {
+	if r == nil || r.Identifier == nil {
+		return ""
+	}
+	if r.Identifier.System == FHIRSystemMunicipality {
+		return r.Identifier.Value
+	}
+	return r.Identifier.System + "|" + r.Identifier.Value
+}
+
+// performerMunicipality reads Observation.performer (references) or
+// Immunization.performer ({actor}).
+func performerMunicipality(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var refs []struct {
+		fhirReference
+		Actor *fhirReference `json:"actor"`
+	}
+	if json.Unmarshal(raw, &refs) != nil {
+		return ""
+	}
+	for _, r := range refs {
+		ref := &r.fhirReference
+		if r.Actor != nil {
+			ref = r.Actor
+		}
+		if m := organisation(ref); m != "" {
+			return m
+		}
+	}
+	return ""
+}
+
+// date keeps the date of a FHIR date or dateTime.
+func date(s string) string {
+	if len(s) > 10 && s[10] == 'T' {
+		return s[:10]
+	}
+	return s
+}
+
+func identity(ids []fhirIdentifier) string {
+	for _, id := range ids {
+		if id.System == FHIRSystemFNR || id.System == FHIRSystemDNumber {
+			return id.Value
+		}
+	}
+	return ""
+}
+
+// Read implements Source: it streams the part's spooled resources as the
+// dataset's records. line is the resource's line in its output.
+func (s *FHIRSource) Read(ctx context.Context, p Part, fn func(line int64, rec []string) error) error {
+	rec := make([]string, len(layoutOf(p.Dataset).Header))
+	emit := func(line int64, vals ...string) error {
+		copy(rec, vals)
+		return fn(line, rec)
+	}
+	switch p.Dataset {
+	case Population:
+		return s.each(ctx, "Patient", func(line int64, r *fhirResource) error {
+			fnr := identity(r.Identifier)
+			sex := map[string]string{"male": "M", "female": "K"}[r.Gender]
+			if sex == "" {
+				sex = r.Gender
+			}
+			if len(r.Address) == 0 {
+				return emit(line, fnr, r.BirthDate, sex, "", "", "", "", date(r.Deceased))
+			}
+			for _, a := range r.Address {
+				var kommune, bydel, from, to string
+				for _, e := range a.Extension {
+					if e.ValueCoding == nil {
+						continue
+					}
+					v := e.ValueCoding.Code
+					switch e.URL {
+					case FHIRExtMunicipality:
+						if e.ValueCoding.System != FHIRSystemMunicipality {
+							v = e.ValueCoding.System + "|" + v
+						}
+						kommune = v
+					case FHIRExtDistrict:
+						if e.ValueCoding.System != FHIRSystemDistrict {
+							v = e.ValueCoding.System + "|" + v
+						}
+						bydel = v
+					}
+				}
+				if a.Period != nil {
+					from, to = date(a.Period.Start), date(a.Period.End)
+				}
+				if err := emit(line, fnr, r.BirthDate, sex, kommune, bydel, from, to, date(r.Deceased)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	case Growth:
+		pat, err := s.patientIndex(ctx)
+		if err != nil {
+			return err
+		}
+		return s.each(ctx, "Observation", func(line int64, r *fhirResource) error {
+			if r.Status == "entered-in-error" || r.Status == "cancelled" {
+				s.skip("Observation")
+				return nil
+			}
+			var height, weight string
+			if r.ValueQuantity != nil && r.Code != nil {
+				switch {
+				case r.Code.has(FHIRSystemLOINC, loincHeight):
+					height = quantity(r.ValueQuantity, "cm", "m", 100)
+				case r.Code.has(FHIRSystemLOINC, loincWeight):
+					weight = quantity(r.ValueQuantity, "kg", "g", 0.001)
+				}
+			}
+			for _, c := range r.Component {
+				switch {
+				case c.Code.has(FHIRSystemLOINC, loincHeight):
+					height = quantity(c.ValueQuantity, "cm", "m", 100)
+				case c.Code.has(FHIRSystemLOINC, loincWeight):
+					weight = quantity(c.ValueQuantity, "kg", "g", 0.001)
+				}
+			}
+			check := ""
+			for _, cd := range codings(r.Code) {
+				if cd.System == FHIRSystemCheck {
+					check = cd.Code
+				}
+			}
+			if check == "" && height == "" && weight == "" {
+				s.skip("Observation") // some other observation: not a growth check
+				return nil
+			}
+			eff := r.Effective
+			if eff == "" && r.EffectivePeriod != nil {
+				eff = r.EffectivePeriod.Start
+			}
+			return emit(line, subject(pat, r.Subject), performerMunicipality(r.Performer), check, date(eff), height, weight)
+		})
+	case Vaccination:
+		pat, err := s.patientIndex(ctx)
+		if err != nil {
+			return err
+		}
+		return s.each(ctx, "Immunization", func(line int64, r *fhirResource) error {
+			if r.Status != "" && r.Status != "completed" {
+				s.skip("Immunization") // not-done or entered-in-error: no dose given
+				return nil
+			}
+			dose := ""
+			if len(r.ProtocolApplied) > 0 {
+				dose = r.ProtocolApplied[0].Dose.String()
+			}
+			return emit(line, subject(pat, r.Patient), performerMunicipality(r.Performer), r.VaccineCode.code(FHIRSystemVaccine), dose, date(r.Occurrence))
+		})
+	case GPContact:
+		pat, err := s.patientIndex(ctx)
+		if err != nil {
+			return err
+		}
+		diag, err := s.conditionIndex(ctx)
+		if err != nil {
+			return err
+		}
+		return s.each(ctx, "Encounter", func(line int64, r *fhirResource) error {
+			if r.Status == "cancelled" || r.Status == "entered-in-error" {
+				s.skip("Encounter")
+				return nil
+			}
+			service := ""
+			if r.Class != nil {
+				service = classService[r.Class.Code]
+				if service == "" || r.Class.System != FHIRSystemActCode {
+					service = r.Class.System + "|" + r.Class.Code
+				}
+			}
+			kind := ""
+			if len(r.Type) > 0 {
+				kind = r.Type[0].code(FHIRSystemContactType)
+			}
+			start := ""
+			if r.Period != nil {
+				start = date(r.Period.Start)
+			}
+			return emit(line, subject(pat, r.Subject), organisation(r.ServiceProvider), start, diag[r.ID], service, kind)
+		})
+	case Care:
+		pat, err := s.patientIndex(ctx)
+		if err != nil {
+			return err
+		}
+		return s.each(ctx, "EpisodeOfCare", func(line int64, r *fhirResource) error {
+			if r.Status == "entered-in-error" || r.Status == "cancelled" {
+				s.skip("EpisodeOfCare")
+				return nil
+			}
+			service := ""
+			if len(r.Type) > 0 {
+				service = r.Type[0].code(FHIRSystemCare)
+			}
+			var from, to string
+			if r.Period != nil {
+				from, to = date(r.Period.Start), date(r.Period.End)
+			}
+			return emit(line, subject(pat, r.Patient), organisation(r.Managing), service, from, to)
+		})
+	}
+	return fmt.Errorf("FHIR source has no mapping for dataset %s", p.Dataset)
+}
+
+func codings(c *fhirConcept) []fhirCoding {
+	if c == nil {
+		return nil
+	}
+	return c.Coding
+}
+
+func (s *FHIRSource) skip(typ string) {
+	s.mu.Lock()
+	s.Skipped[typ]++
+	s.mu.Unlock()
+}
+
+// quantity gives a height in cm or weight in kg as text: the value as
+// sent in the wanted unit, converted from the other unit, or the value
+// with its unit (which the number check refuses) in any other.
+func quantity(q *fhirQuantity, unit, other string, factor float64) string {
+	if q == nil || q.Value == "" {
+		return ""
+	}
+	u := q.Code
+	if u == "" {
+		u = q.Unit
+	}
+	switch u {
+	case unit:
+		return q.Value.String()
+	case other:
+		f, err := q.Value.Float64()
+		if err != nil {
+			return q.Value.String()
+		}
+		return strconv.FormatFloat(f*factor, 'f', -1, 64)
+	}
+	return q.Value.String() + " " + u
+}
+
+// subject resolves a reference to a person's fødselsnummer: a logical
+// reference by identifier directly, a literal Patient reference through
+// the export's Patients. One that resolves to nothing gives "", and the
+// record is quarantined as missing its fødselsnummer.
+func subject(patients map[string]string, r *fhirReference) string {
+	if r == nil {
+		return ""
+	}
+	if r.Identifier != nil && (r.Identifier.System == FHIRSystemFNR || r.Identifier.System == FHIRSystemDNumber) {
+		return r.Identifier.Value
+	}
+	ref := r.Reference
+	if i := strings.LastIndex(ref, "Patient/"); i >= 0 {
+		return patients[ref[i+len("Patient/"):]]
+	}
+	return ""
+}
+
+// patientIndex maps each exported Patient's id to its fødselsnummer. It
+// holds one entry per Patient, the one part of a pull kept in memory
+// (about 60 bytes a person).
+func (s *FHIRSource) patientIndex(ctx context.Context) (map[string]string, error) {
+	s.mu.Lock()
+	idx := s.patients
+	s.mu.Unlock()
+	if idx != nil {
+		return idx, nil
+	}
+	idx = map[string]string{}
+	err := s.each(ctx, "Patient", func(_ int64, r *fhirResource) error {
+		if id := identity(r.Identifier); id != "" && r.ID != "" {
+			if _, dup := idx[r.ID]; !dup {
+				idx[r.ID] = id
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.patients = idx
+	s.mu.Unlock()
+	return idx, nil
+}
+
+// conditionIndex maps each Encounter id to the ICPC-2 code of its first
+// Condition (or "system|code" of a Condition coded otherwise). Like the
+// Patient index it is held in memory: one entry per contact.
+func (s *FHIRSource) conditionIndex(ctx context.Context) (map[string]string, error) {
+	s.mu.Lock()
+	idx := s.encICPC
+	s.mu.Unlock()
+	if idx != nil {
+		return idx, nil
+	}
+	idx = map[string]string{}
+	err := s.each(ctx, "Condition", func(_ int64, r *fhirResource) error {
+		if r.VerificationState.has("http://terminology.hl7.org/CodeSystem/condition-ver-status", "entered-in-error") {
+			s.skip("Condition")
+			return nil
+		}
+		ref := ""
+		if r.Encounter != nil {
+			ref = r.Encounter.Reference
+		}
+		i := strings.LastIndex(ref, "Encounter/")
+		if i < 0 {
+			s.skip("Condition") // not from a contact
+			return nil
+		}
+		id := ref[i+len("Encounter/"):]
+		if _, seen := idx[id]; !seen {
+			idx[id] = r.Code.code(FHIRSystemICPC2)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.encICPC = idx
+	s.mu.Unlock()
+	return idx, nil
+}
+
+// each decodes the spooled resources of typ line by line. A line that is
+// not a JSON resource of that type means the export is broken, not one
+// record: the read stops naming the output, the line and, when it can,
+// the resource.
+func (s *FHIRSource) each(ctx context.Context, typ string, fn func(line int64, r *fhirResource) error) error {
+	s.mu.Lock()
+	spool := s.spool
+	s.mu.Unlock()
+	if spool == "" {
+		return errors.New("FHIR source: Read before Parts")
+	}
+	f, err := os.Open(filepath.Join(spool, typ+".ndjson"))
+	if err != nil {
+		return fmt.Errorf("FHIR spool: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(&ctxReader{ctx, f}, 1<<20)
+	var buf []byte
+	for line := int64(1); ; line++ {
+		buf = buf[:0]
+		for {
+			chunk, err := br.ReadSlice('\n')
+			buf = append(buf, chunk...)
+			if err == bufio.ErrBufferFull {
+				if len(buf) > 64<<20 {
+					return fmt.Errorf("FHIR output %s line %d is longer than 64 MiB", typ, line)
+				}
+				continue
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("FHIR spool %s: %w", typ, err)
+			}
+			break
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		text := bytes.TrimSpace(buf)
+		if len(text) == 0 {
+			continue
+		}
+		var r fhirResource
+		if err := json.Unmarshal(text, &r); err != nil {
+			what := "is not a JSON resource"
+			var se *json.SyntaxError
+			if errors.As(err, &se) && buf[len(buf)-1] != '\n' {
+				what = "is truncated (half a resource)"
+			} else if errors.As(err, &se) {
+				what = "is not valid JSON (a truncated or damaged line)"
+			}
+			name := ""
+			if r.ResourceType != "" {
+				name = " (" + r.ResourceType + "/" + r.ID + ")"
+			}
+			return fmt.Errorf("FHIR output %s line %d %s%s: %v", typ, line, what, name, err)
+		}
+		if r.ResourceType != typ {
+			return fmt.Errorf("FHIR output %s line %d holds %s, not a %s resource", typ, line, orNone(r.ResourceType+"/"+r.ID), typ)
+		}
+		if err := fn(line, &r); err != nil {
+			return err
+		}
+	}
+}
