@@ -11,23 +11,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kunnskapskommunen/folkekommune/broker/extract"
 	"github.com/kunnskapskommunen/folkekommune/broker/store"
+	"github.com/kunnskapskommunen/folkekommune/broker/synth"
 )
 
 // benchDB opens a copy of the database of a data directory holding a
-// pulled synthetic extract at the given scale, named by
-// FOLKEKOMMUNE_BENCH_DATA_<SCALE> (e.g. FOLKEKOMMUNE_BENCH_DATA_CLUSTER).
-// Making one takes minutes, so the benchmark does not: run
-//
-//	folkekommune generate --scale cluster --out DROP
-//	folkekommune pull --data DIR --from DROP
-//
-// once. (Importing broker/synth and broker/extract here would also tie
-// this package's tests to theirs.)
+// pulled synthetic extract at the given scale: the one named by
+// FOLKEKOMMUNE_BENCH_DATA_<SCALE> (e.g. FOLKEKOMMUNE_BENCH_DATA_CLUSTER),
+// or, for the cluster scale, one the benchmark generates and pulls itself
+// the first time and keeps in the temp folder. The national extract takes
+// many minutes and tens of gigabytes to make, so it is only used when named.
 func benchDB(b *testing.B, scale string) *store.DB {
 	b.Helper()
 	env := "FOLKEKOMMUNE_BENCH_DATA_" + upper(scale)
 	given := os.Getenv(env)
+	if given == "" && scale == string(synth.Cluster) {
+		given = pulledBenchData(b, synth.Cluster)
+	}
 	if given == "" {
 		b.Skipf("set %s to a data directory holding a pulled %s-scale extract (folkekommune generate --scale %s, then pull)", env, scale, scale)
 	}
@@ -45,6 +46,36 @@ func benchDB(b *testing.B, scale string) *store.DB {
 	}
 	b.Cleanup(func() { db.Close() })
 	return db
+}
+
+// pulledBenchData generates and pulls a synthetic extract once per machine.
+func pulledBenchData(b *testing.B, scale synth.Scale) string {
+	b.Helper()
+	dir := filepath.Join(os.TempDir(), "folkekommune-bench-data-"+string(scale))
+	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+		return dir
+	}
+	ctx := context.Background()
+	os.RemoveAll(dir)
+	drop := filepath.Join(dir, "drop")
+	if _, err := synth.Generate(ctx, synth.Options{Out: drop, Seed: 1, Scale: scale}); err != nil {
+		b.Fatal(err)
+	}
+	db, err := store.Open(ctx, filepath.Join(dir, "folkekommune.duckdb"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := extract.Pull(ctx, db, extract.NewFileDrop(drop), extract.Options{Key: make([]byte, 32)}); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	os.RemoveAll(drop)
+	if err := os.WriteFile(filepath.Join(dir, ".complete"), nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return dir
 }
 
 func upper(s string) string {
