@@ -17,54 +17,51 @@ import (
 // spec was validated against; every value a requester supplies (filter
 // codes, years) is a bound parameter.
 
-// personYearCTE places each person, for every year of the period, in the
-// municipality and district of the residence covering 1 January of that
-// year, alive then, with the age reached during the year: the same
-// placement the indicators use, so that releases and indicators count the
-// same people.
-const personYearCTE = `py AS (
-  SELECT CAST(y AS INTEGER) AS year, pid, sex, record_key, municipality,
-         CASE WHEN municipality = '` + catalog.BergenCode + `' THEN coalesce(district, '` + catalog.UnknownDistrict + `') END AS district,
-         CAST(y - birth_year AS INTEGER) AS age
-  FROM (
-    SELECT p.pid, p.sex, p.birth_year, p.death_month, p.record_key, r.municipality, r.district,
-           unnest(generate_series(
-             greatest(year(r.moved_in - INTERVAL 1 DAY) + 1, CAST(? AS BIGINT)),
-             least(coalesce(year(r.moved_out - INTERVAL 1 DAY), CAST(? AS BIGINT)), CAST(? AS BIGINT)))) AS y
-    FROM residence r JOIN person p ON p.pid = r.pid)
-  WHERE death_month IS NULL OR death_month >= make_date(y, 1, 1))`
-
-// source is how a dataset's rows meet the population: the FROM clause
-// (py is the person-year CTE, e the event table) with its year-range
-// condition, which takes the period's from and to as parameters.
+// source is how a dataset's rows meet the population (py, the placed
+// person-years): the event table and how an event falls in a year, with
+// the expressions of the dataset's own dimensions. The population dataset
+// has no event table.
 type source struct {
-	from string
-	// columns maps a dataset-specific dimension to its expression on e.
-	columns map[string]string
+	events string // "gp_contact e"; "" for the population itself
+	// year is the expression of an event's year; within is the condition
+	// that keeps the period's events. Both take the period's from and to as
+	// parameters, in the order yearArgs and withinArgs say ("from"/"to").
+	year       string
+	yearArgs   []string
+	within     string
+	withinArgs []string
+	columns    map[string]string // dataset dimension → expression on e
 }
 
 var sources = map[string]source{
-	"population": {from: `py WHERE py.year BETWEEN ? AND ?`},
+	"population": {},
 	"gp_contact": {
-		from:    `gp_contact e JOIN py ON py.pid = e.pid AND py.year = year(e.contact_date) WHERE year(e.contact_date) BETWEEN ? AND ?`,
+		events: "gp_contact e", year: "year(e.contact_date)",
+		within: "e.contact_date >= make_date(CAST(? AS BIGINT), 1, 1) AND e.contact_date < make_date(CAST(? AS BIGINT) + 1, 1, 1)", withinArgs: []string{"from", "to"},
 		columns: map[string]string{"icpc2_chapter": "substr(e.icpc2, 1, 1)", "service": "e.service", "contact_type": "e.contact_type"},
 	},
 	"vaccination": {
-		from:    `vaccination e JOIN py ON py.pid = e.pid AND py.year = year(e.vaccinated_on) WHERE year(e.vaccinated_on) BETWEEN ? AND ?`,
+		events: "vaccination e", year: "year(e.vaccinated_on)",
+		within: "e.vaccinated_on >= make_date(CAST(? AS BIGINT), 1, 1) AND e.vaccinated_on < make_date(CAST(? AS BIGINT) + 1, 1, 1)", withinArgs: []string{"from", "to"},
 		columns: map[string]string{"vaccine": "e.vaccine", "dose": "CAST(e.dose AS VARCHAR)"},
 	},
 	"growth": {
-		from:    `growth e JOIN py ON py.pid = e.pid AND py.year = year(e.measured_on) WHERE year(e.measured_on) BETWEEN ? AND ?`,
+		events: "growth e", year: "year(e.measured_on)",
+		within: "e.measured_on >= make_date(CAST(? AS BIGINT), 1, 1) AND e.measured_on < make_date(CAST(? AS BIGINT) + 1, 1, 1)", withinArgs: []string{"from", "to"},
 		columns: map[string]string{"check_type": "e.check_type"},
 	},
 	"care": {
-		// A decision counts in every year it is in force.
-		from:    `care_decision e JOIN py ON py.pid = e.pid AND py.year BETWEEN year(e.decision_start) AND year(coalesce(e.decision_end, DATE '9999-12-31')) WHERE py.year BETWEEN ? AND ?`,
+		// A decision counts in every year of the period it is in force.
+		events:   "care_decision e",
+		year:     "unnest(generate_series(greatest(year(e.decision_start), CAST(? AS BIGINT)), least(year(coalesce(e.decision_end, DATE '9999-12-31')), CAST(? AS BIGINT))))",
+		yearArgs: []string{"from", "to"},
+		within:   "e.decision_start < make_date(CAST(? AS BIGINT) + 1, 1, 1) AND (e.decision_end IS NULL OR e.decision_end >= make_date(CAST(? AS BIGINT), 1, 1))", withinArgs: []string{"to", "from"},
 		columns: map[string]string{"care_service": "e.service_type"},
 	},
 }
 
-// leafExpr is the expression of a dimension's finest category on a row.
+// leafExpr is the expression of a dimension's finest category on a row of
+// py joined with ev (the events, their dimensions under their own ids).
 func leafExpr(src source, dim string) string {
 	switch dim {
 	case "municipality":
@@ -89,7 +86,10 @@ func leafExpr(src source, dim string) string {
 		b.WriteString(" END")
 		return b.String()
 	}
-	return src.columns[dim]
+	if _, ok := src.columns[dim]; ok {
+		return "ev." + dim
+	}
+	return ""
 }
 
 // query is a built release query: the statement, its arguments, and the
@@ -100,32 +100,93 @@ type query struct {
 	table *cube.Table
 }
 
-// buildQuery builds the GROUPING SETS query for s: one grouping per
-// dimension (ROLLUP of municipality and district for the area hierarchy),
-// so every total and subtotal is computed in DuckDB.
+// sqlText is a statement with its arguments in placeholder order.
+type sqlText struct {
+	b    strings.Builder
+	args []any
+}
+
+func (q *sqlText) add(s string, args ...any) {
+	q.b.WriteString(s)
+	q.args = append(q.args, args...)
+}
+
+// buildQuery builds the query that counts s's table for an extract whose
+// population has been placed (release_person_year). It counts the leaf
+// cells first — distinct people per cell for persons, rows for events —
+// and then adds them up with GROUPING SETS (a ROLLUP per dimension,
+// municipality and district as one hierarchy), so every total and subtotal
+// is computed in DuckDB from the same leaves, and the totals are exactly
+// additive.
 func buildQuery(s Spec, withRecordKey bool) (*query, error) {
+	return buildQueryFor(s, 0, withRecordKey)
+}
+
+func buildQueryFor(s Spec, extractID int64, withRecordKey bool) (*query, error) {
 	src, ok := sources[s.Dataset]
 	if !ok {
 		return nil, fmt.Errorf("dataset %s has no query", s.Dataset)
 	}
+	period := map[string]any{"from": s.Period.From, "to": s.Period.To}
 	q := &query{table: &cube.Table{CountLabel: countLabel(s.Measure)}}
-	var where []string
-	var filterArgs []any
+	persons := s.Measure == catalog.MeasurePersons
+	distinct := ""
+	if persons {
+		distinct = "DISTINCT "
+	}
+	var w sqlText
+	w.add("WITH py AS (SELECT year, pid, sex, record_key, municipality, district, age FROM release_person_year\n  WHERE extract_id = ? AND year BETWEEN ? AND ?)",
+		extractID, s.Period.From, s.Period.To)
+
+	// The events, reduced before they meet the population: for persons,
+	// one row per person, year and event category.
+	var pyFilters []string
+	var pyArgs []any
+	if src.events != "" {
+		var cols []string
+		yearArgs := make([]any, len(src.yearArgs))
+		for i, a := range src.yearArgs {
+			yearArgs[i] = period[a]
+		}
+		for _, dim := range s.Dimensions {
+			if expr, ok := src.columns[dim]; ok {
+				cols = append(cols, expr+" AS "+dim)
+			}
+		}
+		w.add(",\nev AS (SELECT " + distinct + "e.pid, ")
+		w.add(src.year+" AS year", yearArgs...)
+		if !persons {
+			// Every event its own row, even two alike.
+			cols = append(cols, "e.rowid AS event")
+		}
+		for _, c := range cols {
+			w.add(", " + c)
+		}
+		withinArgs := make([]any, len(src.withinArgs))
+		for i, a := range src.withinArgs {
+			withinArgs[i] = period[a]
+		}
+		w.add("\n  FROM "+src.events+"\n  WHERE "+src.within, withinArgs...)
+		for _, key := range sortedKeys(s.Filters) {
+			if expr, ok := src.columns[key]; ok {
+				w.add(" AND "+expr+" IN ("+placeholders(len(s.Filters[key]))+")", anys(s.Filters[key])...)
+			}
+		}
+		w.add(")")
+	}
 	for _, key := range sortedKeys(s.Filters) {
-		vals := s.Filters[key]
+		if _, ok := src.columns[key]; ok {
+			continue
+		}
 		expr := leafExpr(src, key)
 		if expr == "" {
 			return nil, fmt.Errorf("filter %s has no expression in dataset %s", key, s.Dataset)
 		}
-		where = append(where, expr+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+")")
-		for _, v := range vals {
-			filterArgs = append(filterArgs, v)
-		}
+		pyFilters = append(pyFilters, expr+" IN ("+placeholders(len(s.Filters[key]))+")")
+		pyArgs = append(pyArgs, anys(s.Filters[key])...)
 	}
-	// In statement order: the person-year CTE, the period, the filters.
-	q.args = append([]any{s.Period.From, s.Period.To, s.Period.To, s.Period.From, s.Period.To}, filterArgs...)
 
-	var leafCols, outCols, groups, having []string
+	var leafCols, names, outCols, groups, having []string
 	for i, d := range s.Dimensions {
 		expr := leafExpr(src, d)
 		if expr == "" {
@@ -133,9 +194,11 @@ func buildQuery(s Spec, withRecordKey bool) (*query, error) {
 		}
 		c := "c" + strconv.Itoa(i)
 		leafCols = append(leafCols, expr+" AS "+c)
+		names = append(names, c)
 		if d == "district" {
 			m := "m" + strconv.Itoa(i)
 			leafCols = append(leafCols, "py.municipality AS "+m)
+			names = append(names, m)
 			outCols = append(outCols, fmt.Sprintf("CASE WHEN GROUPING(%s) = 0 THEN %s ELSE %s END", c, c, m))
 			groups = append(groups, fmt.Sprintf("ROLLUP(%s, %s)", m, c))
 			// Outside Bergen there are no districts: the district level
@@ -151,40 +214,52 @@ func buildQuery(s Spec, withRecordKey bool) (*query, error) {
 		}
 		q.table.Dimensions = append(q.table.Dimensions, dim)
 	}
-
-	distinct := ""
-	if s.Measure == catalog.MeasurePersons {
-		// A person counts once per cell: distinct people per leaf cell, so
-		// every total is the sum of its parts (additivity, which
-		// disclosure control needs) and a person who moved within the
-		// period counts in each place they lived.
-		distinct = "DISTINCT "
-		leafCols = append(leafCols, "py.pid")
+	rowCols := append([]string(nil), leafCols...)
+	if persons {
+		// A person counts once per leaf cell; every total is the sum of
+		// its leaves (additivity, which disclosure control needs), so a
+		// person who moved within the period counts in each place.
+		rowCols = append(rowCols, "py.pid")
+	} else {
+		rowCols = append(rowCols, "ev.event")
 	}
-	leafCols = append(leafCols, "py.record_key")
-
-	var b strings.Builder
-	b.WriteString("WITH " + personYearCTE + ",\nleaf AS (SELECT " + distinct + strings.Join(leafCols, ", ") + "\n  FROM " + src.from)
-	for _, w := range where {
-		b.WriteString("\n  AND " + w)
+	rowCols = append(rowCols, "py.record_key")
+	w.add(",\nrow AS (SELECT " + distinct + strings.Join(rowCols, ", ") + "\n  FROM py")
+	if src.events != "" {
+		w.add(" JOIN ev ON ev.pid = py.pid AND ev.year = py.year")
 	}
-	b.WriteString(")\nSELECT ")
+	if len(pyFilters) > 0 {
+		w.add("\n  WHERE "+strings.Join(pyFilters, " AND "), pyArgs...)
+	}
+	w.add(")")
+	w.add(",\nleaf AS (SELECT " + strings.Join(append(names, "count(*) AS n", "sum(record_key) AS k"), ", ") + " FROM row GROUP BY ALL)")
+	w.add("\nSELECT ")
 	for _, c := range outCols {
-		b.WriteString(c + ", ")
+		w.add(c + ", ")
 	}
-	b.WriteString("count(*)")
+	w.add("CAST(coalesce(sum(n), 0) AS BIGINT)")
 	if withRecordKey {
-		b.WriteString(", CAST(sum(record_key) % 4294967296 AS BIGINT)")
+		w.add(", CAST(coalesce(sum(k), 0) % 4294967296 AS BIGINT)")
 	}
-	b.WriteString("\nFROM leaf")
+	w.add("\nFROM leaf")
 	if len(groups) > 0 {
-		b.WriteString("\nGROUP BY " + strings.Join(groups, ", "))
+		w.add("\nGROUP BY " + strings.Join(groups, ", "))
 	}
 	if len(having) > 0 {
-		b.WriteString("\nHAVING " + strings.Join(having, " AND "))
+		w.add("\nHAVING " + strings.Join(having, " AND "))
 	}
-	q.sql = b.String()
+	q.sql, q.args = w.b.String(), w.args
 	return q, nil
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 func countLabel(measure string) cube.Label {
@@ -313,12 +388,12 @@ func sortCells(t *cube.Table) {
 
 // Query is the statement and arguments that count spec's table (the
 // benchmarks' bare-DuckDB ceiling runs exactly this).
-func Query(spec Spec, withRecordKey bool) (string, []any, error) {
+func Query(spec Spec, extractID int64, withRecordKey bool) (string, []any, error) {
 	spec, err := spec.Validate()
 	if err != nil {
 		return "", nil, err
 	}
-	q, err := buildQuery(spec, withRecordKey)
+	q, err := buildQueryFor(spec, extractID, withRecordKey)
 	if err != nil {
 		return "", nil, err
 	}

@@ -80,7 +80,10 @@ func (s *Service) protect(ctx context.Context, r *Request, ob policies.Obligatio
 		return nil, fmt.Errorf("look for an earlier release of the same table: %w", err)
 	}
 
-	q, err := buildQuery(r.Spec, ob.Perturbation)
+	if err := s.placePopulation(ctx, r.ExtractID, r.Spec.Period.From, r.Spec.Period.To); err != nil {
+		return nil, err
+	}
+	q, err := buildQueryFor(r.Spec, r.ExtractID, ob.Perturbation)
 	if err != nil {
 		return nil, err
 	}

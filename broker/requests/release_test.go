@@ -71,7 +71,10 @@ func TestTheCubeHoldsEveryCombinationWithTotalsAndTheDistrictHierarchy(t *testin
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := buildQuery(spec, true)
+	if err := s.placePopulation(context.Background(), 1, 2024, 2024); err != nil {
+		t.Fatal(err)
+	}
+	q, err := buildQueryFor(spec, 1, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,9 @@ type Service struct {
 	// writes serialises this service's write transactions; retries on
 	// conflict cover the broker's other writers of the audit chain.
 	writes sync.Mutex
+	// placing serialises placing the population (population.go).
+	placing     sync.Mutex
+	schemaReady bool
 }
 
 func (s *Service) now() time.Time {

@@ -1,0 +1,75 @@
+package requests
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"fmt"
+)
+
+//go:embed sql/population_schema.sql
+var populationSchema string
+
+//go:embed sql/population_fill.sql
+var populationFill string
+
+// placePopulation makes sure release_person_year holds the extract's
+// population for every year of [from, to], placing the years not yet
+// placed. Placing once per extract and year, rather than in every query,
+// is what keeps a release at cluster scale within its latency budget.
+func (s *Service) placePopulation(ctx context.Context, extractID int64, from, to int) error {
+	s.placing.Lock()
+	defer s.placing.Unlock()
+	if !s.schemaReady {
+		if _, err := s.DB.ExecContext(ctx, populationSchema); err != nil {
+			return fmt.Errorf("create the population table: %w", err)
+		}
+		s.schemaReady = true
+	}
+	placed := map[int]bool{}
+	rows, err := s.DB.QueryContext(ctx, `SELECT year FROM release_person_year_filled WHERE extract_id = ? AND year BETWEEN ? AND ?`, extractID, from, to)
+	if err != nil {
+		return fmt.Errorf("read the placed years: %w", err)
+	}
+	for rows.Next() {
+		var y int
+		if err := rows.Scan(&y); err != nil {
+			rows.Close()
+			return err
+		}
+		placed[y] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		// A newer extract replaces the population of the older ones.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM release_person_year WHERE extract_id <> ?`, extractID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM release_person_year_filled WHERE extract_id <> ?`, extractID); err != nil {
+			return err
+		}
+		for y := from; y <= to; y++ {
+			if placed[y] {
+				continue
+			}
+			hi := y
+			for hi+1 <= to && !placed[hi+1] {
+				hi++
+			}
+			if _, err := tx.ExecContext(ctx, populationFill, extractID, y, hi, hi); err != nil {
+				return fmt.Errorf("place the population in %d–%d: %w", y, hi, err)
+			}
+			for z := y; z <= hi; z++ {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO release_person_year_filled VALUES (?, ?)`, extractID, z); err != nil {
+					return err
+				}
+				placed[z] = true
+			}
+			y = hi
+		}
+		return nil
+	})
+}
