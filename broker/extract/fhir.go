@@ -656,6 +656,18 @@ func (s *FHIRSource) download(ctx context.Context, typ string, urls []string, au
 	h := sha256.New()
 	var total int64
 	for _, u := range urls {
+		// Outputs are concatenated, so one that does not end its last line
+		// gets a line end before the next; the last output's is left as
+		// sent, for Read to tell a truncated line.
+		if total > 0 {
+			var last [1]byte
+			if _, err := f.ReadAt(last[:], total-1); err == nil && last[0] != '\n' {
+				if _, err := f.WriteAt([]byte{'\n'}, total); err != nil {
+					return "", 0, fmt.Errorf("FHIR spool: %w", err)
+				}
+				total++
+			}
+		}
 		start := total
 		err := s.get(ctx, u, auth, func(r io.Reader) error {
 			// A retried download starts the file's part again.
@@ -681,14 +693,6 @@ func (s *FHIRSource) download(ctx context.Context, typ string, urls []string, au
 		})
 		if err != nil {
 			return "", 0, err
-		}
-		// Outputs are concatenated; each must end its last line.
-		if total > 0 {
-			var last [1]byte
-			if _, err := f.ReadAt(last[:], total-1); err == nil && last[0] != '\n' {
-				f.Write([]byte{'\n'})
-				total++
-			}
 		}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {

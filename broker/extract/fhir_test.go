@@ -335,7 +335,7 @@ func TestFHIRBulkDataConnector(t *testing.T) {
 		mis     synth.Misbehaviour
 		wantErr string
 	}{
-		{"a truncated NDJSON line", synth.Misbehaviour{TruncateType: "Encounter"}, "FHIR output Encounter line "},
+		{"a truncated NDJSON line", synth.Misbehaviour{TruncateType: "Encounter"}, "is truncated (half a resource)"},
 		{"a line that is not JSON", synth.Misbehaviour{CorruptType: "Observation", CorruptLine: "<html>oops</html>"},
 			"FHIR output Observation line 2 is not valid JSON"},
 		{"a resource with an element of the wrong type", synth.Misbehaviour{CorruptType: "Immunization",
