@@ -1,0 +1,120 @@
+package extract
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kunnskapskommunen/folkekommune/broker/synth"
+)
+
+func benchExport(b *testing.B) (drop, export string) {
+	b.Helper()
+	drop = b.TempDir()
+	if _, err := synth.Generate(context.Background(), synth.Options{Out: drop, Seed: 71, BadShare: -1}); err != nil {
+		b.Fatal(err)
+	}
+	export = b.TempDir()
+	if err := synth.WriteFHIR(context.Background(), drop, export, "2025-01-31T12:00:00Z"); err != nil {
+		b.Fatal(err)
+	}
+	return drop, export
+}
+
+// BenchmarkFHIRRead maps the spooled export of the small population into
+// records and compares with reading the same records from the CSV file
+// drop in the same run (the ceiling: no JSON, no joins).
+func BenchmarkFHIRRead(b *testing.B) {
+	drop, export := benchExport(b)
+	ctx := context.Background()
+	fd := NewFileDrop(drop)
+	parts, err := fd.Parts(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var fhirTime, csvTime time.Duration
+	var records int64
+	for b.Loop() {
+		records = 0
+		start := time.Now()
+		src := spooled(b, export)
+		for _, l := range Layouts {
+			if err := src.Read(ctx, Part{Dataset: l.Dataset}, func(int64, []string) error { records++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		fhirTime += time.Since(start)
+		start = time.Now()
+		for _, p := range parts {
+			if err := fd.Read(ctx, p, func(int64, []string) error { return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		csvTime += time.Since(start)
+	}
+	b.ReportMetric(float64(records)*float64(b.N)/fhirTime.Seconds(), "fhir_records/s")
+	b.ReportMetric(float64(records)*float64(b.N)/csvTime.Seconds(), "csv_records/s")
+	b.ReportMetric(fhirTime.Seconds()/csvTime.Seconds(), "x_csv_time")
+}
+
+// BenchmarkFHIRExport runs the whole Bulk Data exchange over loopback
+// HTTP (token, kick-off, poll, download to the spool with hashing) and
+// compares with plainly GETting the same files to disk in the same run.
+func BenchmarkFHIRExport(b *testing.B) {
+	_, export := benchExport(b)
+	key, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	jwks, err := FHIRPublicJWKS(key, "k")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := synth.NewFHIRServer(export, time.Now())
+	srv.RegisterClient("broker", jwks)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	plain := httptest.NewServer(http.FileServer(http.Dir(export)))
+	defer plain.Close()
+	ctx := context.Background()
+	spool := b.TempDir()
+	var exportTime, plainTime time.Duration
+	var bytes int64
+	for b.Loop() {
+		start := time.Now()
+		src, err := NewFHIRSource(FHIROptions{BaseURL: hs.URL, ClientID: "broker", Key: key, KeyID: "k", SpoolDir: spool})
+		if err != nil {
+			b.Fatal(err)
+		}
+		parts, err := src.Parts(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes = 0
+		for _, p := range parts {
+			bytes += p.Bytes
+		}
+		src.Close()
+		exportTime += time.Since(start)
+		start = time.Now()
+		for _, typ := range synth.FHIRTypes {
+			resp, err := http.Get(plain.URL + "/" + typ + ".ndjson")
+			if err != nil {
+				b.Fatal(err)
+			}
+			f, _ := os.Create(filepath.Join(spool, "plain"))
+			io.Copy(f, resp.Body)
+			f.Close()
+			resp.Body.Close()
+		}
+		plainTime += time.Since(start)
+	}
+	b.ReportMetric(float64(bytes)*float64(b.N)/exportTime.Seconds()/1e6, "export_MB/s")
+	b.ReportMetric(float64(bytes)*float64(b.N)/plainTime.Seconds()/1e6, "plain_get_MB/s")
+	b.ReportMetric(exportTime.Seconds()/plainTime.Seconds(), "x_plain_time")
+}
