@@ -94,8 +94,8 @@ func PrepareData(ctx context.Context, db *store.DB, dataDir string, opt DataOpti
 
 // SeedDemo creates the demo users' tokens (new ones on every run; the
 // old demo tokens are revoked), seeds the portfolio with the demo
-// projects (FolkeKommune approved for data access, the researcher its
-// member) and the inquiries, and returns role → token.
+// projects (FolkeKommune approved for data access, the researcher and the
+// coordinator its members) and the inquiries, and returns role → token.
 func (s *Server) SeedDemo(ctx context.Context) (map[string]string, error) {
 	tokens := map[string]string{}
 	for _, u := range DemoUsers {
@@ -108,7 +108,8 @@ func (s *Server) SeedDemo(ctx context.Context) (map[string]string, error) {
 		}
 		tokens[u.Role] = tok
 	}
-	if _, err := portfolio.SeedDemo(ctx, s.portfolio, DemoUsers[0].ID); err != nil {
+	// The researcher and Bergen's coordinator are members of FolkeKommune.
+	if _, err := portfolio.SeedDemo(ctx, s.portfolio, DemoUsers[0].ID, DemoUsers[1].ID); err != nil {
 		return nil, fmt.Errorf("seed the demo portfolio: %w", err)
 	}
 	if _, err := inquiry.SeedDemo(ctx, s.inquiries); err != nil {

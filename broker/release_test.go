@@ -475,3 +475,18 @@ func TestConcurrentRequestsAndDownloadsKeepTheAuditChain(t *testing.T) {
 	}
 	assertAuditIntact(t, e)
 }
+
+func TestCoordinatorGetsOwnMunicipalityByDistrict(t *testing.T) {
+	e := newEnv(t, template)
+	got := e.submit("coordinator", e.spec("population", []string{"district", "sex"}, map[string][]string{"municipality": {"4601"}}, 2024, 2024))
+	if got.State != "released" {
+		t.Fatalf("coordinator, Bergen by district: %s %+v %s", got.State, got.Reasons, got.Message)
+	}
+	res := e.do("coordinator", "GET", "/api/v1/releases/"+got.ReleaseID, nil)
+	var tab cube.JSON
+	res.json(t, &tab)
+	// _T and Bergen, its eight districts and the unknown one; × _T, M, F.
+	if len(tab.Cells) != 11*3 {
+		t.Errorf("%d cells", len(tab.Cells))
+	}
+}
