@@ -490,3 +490,35 @@ func TestCoordinatorGetsOwnMunicipalityByDistrict(t *testing.T) {
 		t.Errorf("%d cells", len(tab.Cells))
 	}
 }
+
+func TestEveryDatasetAndMeasureReleasesAnAdditiveCount(t *testing.T) {
+	e := newEnv(t, template)
+	var datasets struct {
+		Datasets []struct {
+			ID       string `json:"id"`
+			Measures []struct {
+				ID string `json:"id"`
+			} `json:"measures"`
+		} `json:"datasets"`
+	}
+	e.do("researcher", "GET", "/api/v1/datasets", nil).json(t, &datasets)
+	if len(datasets.Datasets) < 5 {
+		t.Fatalf("catalogue: %+v", datasets)
+	}
+	for _, d := range datasets.Datasets {
+		for _, m := range d.Measures {
+			spec := e.spec(d.ID, []string{"sex", "year"}, nil, 2022, 2024)
+			spec["measure"] = m.ID
+			got := e.submit("researcher", spec)
+			if got.State != "released" {
+				t.Errorf("%s/%s: %s %s", d.ID, m.ID, got.State, got.Message)
+				continue
+			}
+			var tab cube.JSON
+			e.do("researcher", "GET", "/api/v1/releases/"+got.ReleaseID, nil).json(t, &tab)
+			if len(tab.Cells) != 3*4 || tab.Cells[0].Count == nil || *tab.Cells[0].Count == 0 {
+				t.Errorf("%s/%s: %d cells, grand total %v", d.ID, m.ID, len(tab.Cells), tab.Cells[0].Count)
+			}
+		}
+	}
+}
