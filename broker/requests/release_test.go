@@ -203,3 +203,50 @@ func TestNobodyReviewsTheirOwnRequestOrTwice(t *testing.T) {
 		t.Fatalf("second officer: %v %s %+v", err, got.State, got.Reviews)
 	}
 }
+
+func TestEarlierReleasesOfTheProjectBecomeFactsForTheNextAudit(t *testing.T) {
+	s := fixture(t, map[string]int{"4634": 31, "4621": 40, "4630": 52})
+	ctx := context.Background()
+	first, err := s.Submit(ctx, kari, Spec{Project: 1, Dataset: "population", Dimensions: []string{"municipality"}, Period: Period{2024, 2024}, Purpose: "x"})
+	if err != nil || first.State != StateReleased {
+		t.Fatalf("first: %v %s %s", err, first.State, first.Message)
+	}
+	spec, err := Spec{Project: 1, Dataset: "population", Dimensions: []string{"municipality", "sex"}, Period: Period{2024, 2024}, Purpose: "y"}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := buildQueryFor(spec, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := queryCube(ctx, s.DB, q, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Request{Spec: spec, ExtractID: 1}
+	facts, err := s.ledgerFacts(ctx, "1", r, tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first table's cells are this table's (municipality, _T) margins:
+	// the nine municipalities and the grand total, known to the project.
+	if len(facts) != 10 {
+		t.Fatalf("%d facts, want 10", len(facts))
+	}
+	for _, f := range facts {
+		if len(f.Terms) != 1 || f.Terms[0].Coords[1] != cube.Total {
+			t.Errorf("fact %+v is not a margin", f)
+		}
+	}
+	// Another definition (other years) shares no cells.
+	other := &Request{Spec: spec, ExtractID: 1}
+	other.Spec.Period = Period{2023, 2024}
+	if facts, _ := s.ledgerFacts(ctx, "1", other, tab); len(facts) != 0 {
+		t.Errorf("facts across definitions: %d", len(facts))
+	}
+	// The second release goes through with the facts in its audit.
+	second, err := s.Submit(ctx, kari, Spec{Project: 1, Dataset: "population", Dimensions: []string{"municipality", "sex"}, Period: Period{2024, 2024}, Purpose: "y"})
+	if err != nil || second.State != StateReleased || !second.Obligations.Perturbation {
+		t.Fatalf("second: %v %s %s, perturbation %v", err, second.State, second.Message, second.Obligations.Perturbation)
+	}
+}
