@@ -522,3 +522,32 @@ func TestEveryDatasetAndMeasureReleasesAnAdditiveCount(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSubmitNeverAnswers500: whatever body a researcher sends, the answer
+// is a 201 or a 4xx with a JSON error, never a 500.
+func FuzzSubmitNeverAnswers500(f *testing.F) {
+	e := newEnv(f, template)
+	for _, seed := range []string{
+		`{"project":1,"dataset":"population","dimensions":["sex"],"period":{"from":2024,"to":2024},"purpose":"x"}`,
+		`{"project":1,"dataset":"gp_contact","measure":"events","dimensions":["icpc2_chapter"],"filters":{"icpc2_chapter":["P"]},"period":{"from":2020,"to":2024},"purpose":"x"}`,
+		`{"project":-1}`, `[]`, `null`, `{"filters":{"sex":null}}`, `{"period":{"from":1e309}}`, "\x00",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, _ := http.NewRequest("POST", e.http.URL+"/api/v1/requests", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+e.tokens["researcher"])
+		res, err := e.http.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+			t.Fatalf("%d: body is not JSON: %v", res.StatusCode, err)
+		}
+		if res.StatusCode >= 500 || (res.StatusCode != 201 && out["error"] == nil) {
+			t.Fatalf("body %q: %d %v", body, res.StatusCode, out)
+		}
+	})
+}
