@@ -43,6 +43,9 @@ func (s *Service) placePopulation(ctx context.Context, extractID int64, from, to
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if len(placed) == to-from+1 {
+		return nil
+	}
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		// A newer extract replaces the population of the older ones.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM release_person_year WHERE extract_id <> ?`, extractID); err != nil {
