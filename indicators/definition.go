@@ -41,8 +41,8 @@ type Definition struct {
 
 // Text is a text in Norwegian bokmål and English.
 type Text struct {
-	NB string `yaml:"nb"`
-	EN string `yaml:"en"`
+	NB string `yaml:"nb" json:"nb"`
+	EN string `yaml:"en" json:"en"`
 }
 
 // AgeRange is an inclusive range of ages in whole years on the period's
