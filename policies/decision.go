@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // Outcomes of a decision.
@@ -153,60 +155,94 @@ func denied(d Decision, err error) Decision {
 }
 
 // fill reads the policy's result object into d.
-func (d *Decision) fill(res map[string]any) error {
-	allow, ok1 := res["allow"].(bool)
-	review, ok2 := res["review"].(bool)
+func (d *Decision) fill(res ast.Value) error {
+	obj, ok := res.(ast.Object)
+	if !ok {
+		return fmt.Errorf("decision is a %s, not an object", ast.ValueName(res))
+	}
+	allow, ok1 := field(obj, "allow").(ast.Boolean)
+	review, ok2 := field(obj, "review").(ast.Boolean)
 	if !ok1 || !ok2 {
 		return fmt.Errorf("decision lacks allow or review")
 	}
-	d.Allow, d.Review = allow, review
+	d.Allow, d.Review = bool(allow), bool(review)
 	var err error
-	if d.Deny, err = findings(res["deny"]); err != nil {
+	if d.Deny, err = findings(field(obj, "deny")); err != nil {
 		return fmt.Errorf("deny: %w", err)
 	}
-	if d.ReviewReasons, err = findings(res["review_reasons"]); err != nil {
+	if d.ReviewReasons, err = findings(field(obj, "review_reasons")); err != nil {
 		return fmt.Errorf("review_reasons: %w", err)
 	}
 	if d.Allow && (len(d.Deny) > 0 || len(d.ReviewReasons) > 0) {
 		return fmt.Errorf("decision allows although rules fired")
 	}
-	o, _ := res["obligations"].(map[string]any)
+	o, _ := field(obj, "obligations").(ast.Object)
 	d.Obligations = Obligations{
-		K:               toInt(o["k"]),
-		ProtectionLevel: str(o["protection_level"]),
-		RoundingBase:    toInt(o["rounding_base"]),
-		GeoLevels:       strList(o["geo_levels"]),
-		AgeGroupings:    strList(o["age_groupings"]),
+		K:               toInt(field(o, "k")),
+		ProtectionLevel: str(field(o, "protection_level")),
+		RoundingBase:    toInt(field(o, "rounding_base")),
+		GeoLevels:       strList(field(o, "geo_levels")),
+		AgeGroupings:    strList(field(o, "age_groupings")),
 	}
-	d.Obligations.Perturbation, _ = o["perturbation"].(bool)
+	if p, ok := field(o, "perturbation").(ast.Boolean); ok {
+		d.Obligations.Perturbation = bool(p)
+	}
 	if d.Allow && d.Obligations.K < 1 {
 		return fmt.Errorf("an allowed table has no k in its obligations")
 	}
 	return nil
 }
 
-func findings(v any) ([]Finding, error) {
-	list, ok := v.([]any)
-	if !ok && v != nil {
-		return nil, fmt.Errorf("not a list but %T", v)
+// field is the value at key in obj, nil when obj is nil or lacks it.
+func field(obj ast.Object, key string) ast.Value {
+	if obj == nil {
+		return nil
 	}
-	out := make([]Finding, 0, len(list))
-	for _, x := range list {
-		m, ok := x.(map[string]any)
+	t := obj.Get(ast.InternedTerm(key))
+	if t == nil {
+		return nil
+	}
+	return t.Value
+}
+
+func findings(v ast.Value) ([]Finding, error) {
+	if v == nil {
+		return []Finding{}, nil
+	}
+	set, ok := v.(ast.Set)
+	if !ok {
+		return nil, fmt.Errorf("not a set but %s", ast.ValueName(v))
+	}
+	out := make([]Finding, 0, set.Len())
+	var err error
+	set.Foreach(func(t *ast.Term) {
+		m, ok := t.Value.(ast.Object)
 		if !ok {
-			return nil, fmt.Errorf("finding is %T, not an object", x)
+			err = fmt.Errorf("finding is %s, not an object", ast.ValueName(t.Value))
+			return
 		}
-		msg, _ := m["message"].(map[string]any)
-		detail, _ := m["detail"].(map[string]any)
-		if len(detail) == 0 {
-			detail = nil
+		msg, _ := field(m, "message").(ast.Object)
+		var detail map[string]any
+		if dv, ok := field(m, "detail").(ast.Object); ok && dv.Len() > 0 {
+			// The detail is what the rule chose to show; the Go value keeps
+			// the JSON shape (numbers as json.Number) the log and the
+			// explanation print.
+			x, jerr := ast.JSON(dv)
+			if jerr != nil {
+				err = fmt.Errorf("finding detail: %w", jerr)
+				return
+			}
+			detail, _ = x.(map[string]any)
 		}
 		out = append(out, Finding{
-			Code: str(m["code"]), Title: str(m["title"]), TitleNB: str(m["title_nb"]),
-			LegalBasis: str(m["legal_basis"]),
-			Message:    Label{NB: str(msg["nb"]), EN: str(msg["en"])},
+			Code: str(field(m, "code")), Title: str(field(m, "title")), TitleNB: str(field(m, "title_nb")),
+			LegalBasis: str(field(m, "legal_basis")),
+			Message:    Label{NB: str(field(msg, "nb")), EN: str(field(msg, "en"))},
 			Detail:     detail,
 		})
+	})
+	if err != nil {
+		return nil, err
 	}
 	// Sets come back in the policy engine's order; sort for stable output.
 	sort.Slice(out, func(i, j int) bool {
@@ -225,33 +261,34 @@ func (o Obligations) doc() map[string]any {
 	}
 }
 
-func str(v any) string {
-	s, _ := v.(string)
-	return s
+func str(v ast.Value) string {
+	s, _ := v.(ast.String)
+	return string(s)
 }
 
-func strList(v any) []string {
-	list, _ := v.([]any)
-	out := make([]string, 0, len(list))
-	for _, x := range list {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
+func strList(v ast.Value) []string {
+	arr, _ := v.(*ast.Array)
+	if arr == nil {
+		return []string{}
 	}
+	out := make([]string, 0, arr.Len())
+	arr.Foreach(func(t *ast.Term) {
+		if s, ok := t.Value.(ast.String); ok {
+			out = append(out, string(s))
+		}
+	})
 	return out
 }
 
-// toInt reads a number from the policy's result, which rego gives as
-// json.Number.
-func toInt(v any) int {
-	switch x := v.(type) {
-	case interface{ Int64() (int64, error) }:
-		n, _ := x.Int64()
-		return int(n)
-	case float64:
-		return int(x)
-	case int:
-		return x
+// toInt reads an integer from the policy's result.
+func toInt(v ast.Value) int {
+	n, ok := v.(ast.Number)
+	if !ok {
+		return 0
 	}
-	return 0
+	i, ok := n.Int()
+	if !ok {
+		return 0
+	}
+	return i
 }

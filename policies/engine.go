@@ -33,8 +33,11 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/loader"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/kunnskapskommunen/folkekommune/broker/audit"
 )
@@ -59,6 +62,12 @@ type Version struct {
 	query   rego.PreparedEvalQuery
 	mask    []string // JSON pointers masked before logging
 	modules map[string]*ast.Module
+
+	// A version's data never changes, so one read transaction and one
+	// read-only copy of the data as AST serve every decision: evaluation
+	// neither opens a transaction nor reads the store per decision.
+	txn  storage.Transaction
+	data frozenData
 }
 
 // Short is the first 12 hex digits of the hash, enough to tell versions apart.
@@ -171,12 +180,42 @@ func Compile(ctx context.Context, fsys fs.FS, source string) (*Version, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: prepare %s: %w", source, Query, err)
 	}
+	txn, err := store.NewTransaction(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: open data: %w", source, err)
+	}
+	root, err := store.Read(ctx, txn, storage.RootPath)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: read data: %w", source, err)
+	}
+	rootValue, ok := root.(ast.Value)
+	if !ok {
+		return nil, fmt.Errorf("policy %s: data reads as %T, not AST", source, root)
+	}
 	return &Version{
 		Hash: hash, Source: source, LoadedAt: time.Now().UTC(),
 		Rules: rules, Tests: tests, Files: files,
 		query: pq, mask: maskPaths(loaded.Documents), modules: policy,
+		txn: txn, data: frozenData{rootValue},
 	}, nil
 }
+
+// frozenData answers the evaluator's reads of base documents from the
+// version's data, converted to AST once. Put is a no-op: nothing is written.
+type frozenData struct{ root ast.Value }
+
+func (f frozenData) Get(ref ast.Ref) ast.Value {
+	if len(ref) == 0 || !ref[0].Equal(ast.DefaultRootDocument) {
+		return nil
+	}
+	v, err := f.root.Find(ref[1:])
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+func (frozenData) Put(ast.Ref, ast.Value) {}
 
 // skipHidden keeps editor and VCS files out, as opa does not read them either.
 func skipHidden(_ string, info fs.FileInfo, _ int) bool {
@@ -317,11 +356,10 @@ func (e *Engine) DecideTx(ctx context.Context, tx *sql.Tx, in Input) (Decision, 
 	if in.Context.Time.IsZero() {
 		in.Context.Time = e.now()
 	}
-	doc := in.doc()
 	v := e.Current()
-	d, err := v.evaluate(ctx, doc, e.now())
+	d, err := v.decide(ctx, in.value(), e.now())
 	if e.audit != nil {
-		if lerr := e.record(ctx, tx, v, d, doc, in.Subject.ID); lerr != nil {
+		if lerr := e.record(ctx, tx, v, d, in.doc(), in.Subject.ID); lerr != nil {
 			// A decision that cannot be logged must not be acted on.
 			return denied(d, lerr), errors.Join(err, lerr)
 		}
@@ -342,12 +380,30 @@ func (v *Version) Evaluate(ctx context.Context, doc map[string]any) (Decision, e
 }
 
 func (v *Version) evaluate(ctx context.Context, doc map[string]any, now time.Time) (Decision, error) {
-	d := Decision{ID: newID(), Time: now.UTC(), PolicyVersion: v.Hash}
 	val, err := ast.InterfaceToValue(doc)
 	if err != nil {
+		d := Decision{ID: newID(), Time: now.UTC(), PolicyVersion: v.Hash}
 		return denied(d, err), fmt.Errorf("policy input: %w", err)
 	}
-	rs, err := v.query.Eval(ctx, rego.EvalParsedInput(val))
+	return v.decide(ctx, val, now)
+}
+
+// decide takes a decision on an input already in AST form.
+func (v *Version) decide(ctx context.Context, input ast.Value, now time.Time) (Decision, error) {
+	d := Decision{ID: newID(), Time: now.UTC(), PolicyVersion: v.Hash}
+	// Cancellation is wired by hand: rego would otherwise start a goroutine
+	// per evaluation to watch ctx.
+	cancel := topdown.NewCancel()
+	stop := context.AfterFunc(ctx, cancel.Cancel)
+	defer stop()
+	rs, err := v.query.Eval(ctx,
+		rego.EvalParsedInput(input),
+		rego.EvalTransaction(v.txn),
+		rego.EvalBaseCache(v.data),
+		rego.EvalExternalCancel(cancel),
+		rego.EvalMetrics(metrics.NoOp()),
+		rego.EvalGenerateJSON(keepAST),
+	)
 	if err != nil {
 		return denied(d, err), fmt.Errorf("evaluate policy %s: %w", v.Short(), err)
 	}
@@ -355,17 +411,22 @@ func (v *Version) evaluate(ctx context.Context, doc map[string]any, now time.Tim
 		err := fmt.Errorf("policy %s gave no decision", v.Short())
 		return denied(d, err), err
 	}
-	res, ok := rs[0].Expressions[0].Value.(map[string]any)
+	res, ok := rs[0].Expressions[0].Value.(*ast.Term)
 	if !ok {
-		err := fmt.Errorf("policy %s gave a %T, not a decision object", v.Short(), rs[0].Expressions[0].Value)
+		err := fmt.Errorf("policy %s gave a %T, not a decision", v.Short(), rs[0].Expressions[0].Value)
 		return denied(d, err), err
 	}
-	if err := d.fill(res); err != nil {
+	if err := d.fill(res.Value); err != nil {
 		err = fmt.Errorf("policy %s: %w", v.Short(), err)
 		return denied(d, err), err
 	}
 	return d, nil
 }
+
+// keepAST hands the result over as the evaluator's AST term; the decision
+// reads the few fields it needs from it instead of converting the whole
+// result to Go values first.
+func keepAST(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
 
 func (e *Engine) record(ctx context.Context, tx *sql.Tx, v *Version, d Decision, doc map[string]any, actor string) error {
 	if actor == "" {
