@@ -20,6 +20,8 @@ const (
 	EnvAddr      = "FOLKEKOMMUNE_ADDR"
 	EnvPolicyDir = "FOLKEKOMMUNE_POLICY_DIR"
 	EnvMaxBody   = "FOLKEKOMMUNE_MAX_BODY"
+	EnvSMTP      = "FOLKEKOMMUNE_SMTP"
+	EnvMailFrom  = "FOLKEKOMMUNE_MAIL_FROM"
 )
 
 // DBFile is the database's name inside the data directory.
@@ -36,6 +38,13 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// MaxBody is the largest request body accepted, in bytes.
 	MaxBody int64
+	// SMTPAddr, when set (host:port), is where the notification outbox is
+	// delivered every minute; deadline reminders and the registries'
+	// retention rule then run daily too. Empty: e-mails wait in the outbox
+	// (folkekommune inquiry deliver sends them by hand).
+	SMTPAddr string
+	// MailFrom is the sender of notification e-mails.
+	MailFrom string
 }
 
 // DefaultConfig is the configuration before flags: the defaults, then the
@@ -55,6 +64,13 @@ func DefaultConfig() Config {
 	}
 	if v := os.Getenv(EnvPolicyDir); v != "" {
 		c.PolicyDir = v
+	}
+	c.MailFrom = "fou@kunnskapskommunen.no"
+	if v := os.Getenv(EnvSMTP); v != "" {
+		c.SMTPAddr = v
+	}
+	if v := os.Getenv(EnvMailFrom); v != "" {
+		c.MailFrom = v
 	}
 	if v, err := strconv.ParseInt(os.Getenv(EnvMaxBody), 10, 64); err == nil && v > 0 {
 		c.MaxBody = v

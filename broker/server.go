@@ -15,6 +15,7 @@ import (
 
 	"github.com/kunnskapskommunen/folkekommune/broker/audit"
 	"github.com/kunnskapskommunen/folkekommune/broker/inquiry"
+	"github.com/kunnskapskommunen/folkekommune/broker/notify"
 	"github.com/kunnskapskommunen/folkekommune/broker/portfolio"
 	portfolioapi "github.com/kunnskapskommunen/folkekommune/broker/portfolio/api"
 	"github.com/kunnskapskommunen/folkekommune/broker/requests"
@@ -265,6 +266,31 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// dailyChores sends the inquiry deadline reminders and applies the
+// registries' retention rule at start and then once a day; both are
+// idempotent, so a restart that repeats them does no harm.
+func (s *Server) dailyChores(ctx context.Context) {
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		if rep, err := s.inquiries.SendReminders(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("send inquiry deadline reminders", "err", err)
+		} else {
+			s.log.Info("inquiry deadline reminders", "report", rep)
+		}
+		if n, err := s.inquiries.ApplyRetention(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("apply retention rule", "err", err)
+		} else if n > 0 {
+			s.log.Info("retention rule applied", "erased", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // Serve serves on ln until ctx ends, then stops taking connections and
 // lets requests in flight finish (up to cfg.ShutdownTimeout).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -281,6 +307,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go s.policy.Watch(ctx, s.cfg.PolicyDir, 2*time.Second, func(err error) {
 			s.log.Error("policy reload refused; the running version keeps serving", "dir", s.cfg.PolicyDir, "err", err)
 		})
+	}
+	if s.cfg.SMTPAddr != "" {
+		go (&notify.Mailer{DB: s.db.DB, Addr: s.cfg.SMTPAddr, From: s.cfg.MailFrom}).Run(ctx, time.Minute)
+		go s.dailyChores(ctx)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

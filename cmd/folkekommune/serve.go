@@ -23,6 +23,8 @@ func serveFlags(cmd *cobra.Command, cfg *broker.Config, logFormat *string) {
 	f.StringVar(&cfg.PolicyDir, "policy-dir", def.PolicyDir, "directory of Rego policy files, watched and reloaded (default: the embedded policy; env "+broker.EnvPolicyDir+")")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "how long requests in flight may take to finish on shutdown")
 	f.Int64Var(&cfg.MaxBody, "max-body", def.MaxBody, "largest request body accepted, in bytes (env "+broker.EnvMaxBody+")")
+	f.StringVar(&cfg.SMTPAddr, "smtp", def.SMTPAddr, "SMTP server host:port for notification e-mails; also runs daily reminders and retention (env "+broker.EnvSMTP+")")
+	f.StringVar(&cfg.MailFrom, "mail-from", def.MailFrom, "sender of notification e-mails (env "+broker.EnvMailFrom+")")
 	f.StringVar(logFormat, "log-format", "text", "log format: text or json")
 }
 
