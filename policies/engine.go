@@ -58,6 +58,10 @@ type Version struct {
 	Rules    []Rule    // every rule with its documentation, tests and coverage
 	Tests    TestReport
 	Files    []string // the files hashed, in hash order
+	// FastShape is true when typed requests have their shape checked in Go
+	// (see shape.go); FastShapeOff says why not, when not.
+	FastShape    bool
+	FastShapeOff string
 
 	query   rego.PreparedEvalQuery
 	mask    []string // JSON pointers masked before logging
@@ -68,6 +72,9 @@ type Version struct {
 	// neither opens a transaction nor reads the store per decision.
 	txn  storage.Transaction
 	data frozenData
+
+	shape shapeFacts
+	fast  *rego.PreparedEvalQuery // the decision with lib.well_formed answered by Go
 }
 
 // Short is the first 12 hex digits of the hash, enough to tell versions apart.
@@ -172,11 +179,8 @@ func Compile(ctx context.Context, fsys fs.FS, source string) (*Version, error) {
 	// The store keeps the policy data as AST values, so that a decision does
 	// not convert the whole configuration from Go values on every read.
 	store := inmem.NewFromObjectWithOpts(loaded.Documents, inmem.OptReturnASTValuesOnRead(true))
-	pq, err := rego.New(
-		rego.Query(Query),
-		rego.Compiler(compiler),
-		rego.Store(store),
-	).PrepareForEval(ctx)
+	opts := []func(*rego.Rego){rego.Compiler(compiler), rego.Store(store)}
+	pq, err := rego.New(append([]func(*rego.Rego){rego.Query(Query)}, opts...)...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: prepare %s: %w", source, Query, err)
 	}
@@ -192,12 +196,17 @@ func Compile(ctx context.Context, fsys fs.FS, source string) (*Version, error) {
 	if !ok {
 		return nil, fmt.Errorf("policy %s: data reads as %T, not AST", source, root)
 	}
-	return &Version{
+	v := &Version{
 		Hash: hash, Source: source, LoadedAt: time.Now().UTC(),
 		Rules: rules, Tests: tests, Files: files,
 		query: pq, mask: maskPaths(loaded.Documents), modules: policy,
-		txn: txn, data: frozenData{rootValue},
-	}, nil
+		txn: txn, data: frozenData{rootValue}, shape: newShapeFacts(loaded.Documents),
+	}
+	if v.fast, err = v.prepareFastShape(ctx, opts); err != nil {
+		v.FastShapeOff = err.Error()
+	}
+	v.FastShape = v.fast != nil
+	return v, nil
 }
 
 // frozenData answers the evaluator's reads of base documents from the
@@ -357,7 +366,11 @@ func (e *Engine) DecideTx(ctx context.Context, tx *sql.Tx, in Input) (Decision, 
 		in.Context.Time = e.now()
 	}
 	v := e.Current()
-	d, err := v.decide(ctx, in.value(), e.now())
+	q := &v.query
+	if v.fast != nil && v.shape.wellFormed(in) {
+		q = v.fast
+	}
+	d, err := v.decideWith(ctx, q, in.value(), e.now())
 	if e.audit != nil {
 		if lerr := e.record(ctx, tx, v, d, in.doc(), in.Subject.ID); lerr != nil {
 			// A decision that cannot be logged must not be acted on.
@@ -385,18 +398,18 @@ func (v *Version) evaluate(ctx context.Context, doc map[string]any, now time.Tim
 		d := Decision{ID: newID(), Time: now.UTC(), PolicyVersion: v.Hash}
 		return denied(d, err), fmt.Errorf("policy input: %w", err)
 	}
-	return v.decide(ctx, val, now)
+	return v.decideWith(ctx, &v.query, val, now)
 }
 
-// decide takes a decision on an input already in AST form.
-func (v *Version) decide(ctx context.Context, input ast.Value, now time.Time) (Decision, error) {
+// decideWith takes a decision with query q on an input in AST form.
+func (v *Version) decideWith(ctx context.Context, q *rego.PreparedEvalQuery, input ast.Value, now time.Time) (Decision, error) {
 	d := Decision{ID: newID(), Time: now.UTC(), PolicyVersion: v.Hash}
 	// Cancellation is wired by hand: rego would otherwise start a goroutine
 	// per evaluation to watch ctx.
 	cancel := topdown.NewCancel()
 	stop := context.AfterFunc(ctx, cancel.Cancel)
 	defer stop()
-	rs, err := v.query.Eval(ctx,
+	rs, err := q.Eval(ctx,
 		rego.EvalParsedInput(input),
 		rego.EvalTransaction(v.txn),
 		rego.EvalBaseCache(v.data),

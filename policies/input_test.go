@@ -1,6 +1,8 @@
 package policies
 
 import (
+	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -45,5 +47,50 @@ func TestInputValueIsTheDocument(t *testing.T) {
 				t.Fatalf("AST input\n%v\ndiffers from the document\n%v", got, want)
 			}
 		})
+	}
+}
+
+// TestGoShapeCheckAgreesWithThePolicy pins down that the embedded policy
+// takes typed requests on the fast path, and that the Go shape check agrees
+// with the policy's own on every request of the corpus, both ways: it never
+// vouches for a request the policy finds malformed (Compile enforces that)
+// and it leaves few well-formed requests to the slow path.
+func TestGoShapeCheckAgreesWithThePolicy(t *testing.T) {
+	e := engine(t)
+	v := e.Current()
+	if !v.FastShape {
+		t.Fatalf("the embedded policy does not use the Go shape check: %s", v.FastShapeOff)
+	}
+	ctx := context.Background()
+	for i, in := range shapeCorpus(now) {
+		d, err := v.Evaluate(ctx, in.doc())
+		if err != nil {
+			t.Fatal(err)
+		}
+		policySays := !slices.Contains(d.Codes(), "input_malformed")
+		if goSays := v.shape.wellFormed(in); goSays != policySays {
+			t.Errorf("corpus request %d: Go shape check says well-formed=%t, the policy %t (%v)", i, goSays, policySays, d.Codes())
+		}
+	}
+}
+
+// TestTypedDecisionsTakeTheFastPathUnchanged compares, for every request of
+// the shape corpus and the benchmark mix, the decision of the typed path
+// with that of the raw document through the full policy.
+func TestTypedDecisionsTakeTheFastPathUnchanged(t *testing.T) {
+	e := engine(t)
+	ctx := context.Background()
+	for i, in := range append(shapeCorpus(now), benchRequests()...) {
+		typed, err := e.Decide(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := e.WhatIf(ctx, in.doc())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameDecision(typed, raw) {
+			t.Errorf("request %d: typed decision\n%s\ndiffers from the full policy's\n%s", i, typed.Explain("en"), raw.Explain("en"))
+		}
 	}
 }
