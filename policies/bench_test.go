@@ -67,6 +67,8 @@ func BenchmarkDecide(b *testing.B) {
 		if ceilingMean > 0 {
 			b.ReportMetric(float64(mean)/float64(ceilingMean), "x-ceiling")
 		}
+		// 1 when typed requests take the Go shape check (shape.go).
+		b.ReportMetric(map[bool]float64{true: 1}[e.Current().FastShape], "go-shape")
 	})
 }
 
