@@ -19,6 +19,7 @@ import data.folkekommune.lib
 #     nb: Forespørselen mangler felt eller har felt med feil type, og kan ikke vurderes.
 #     en: The request lacks fields or has fields of the wrong type, and cannot be assessed.
 deny contains f if {
+	not lib.well_formed
 	count(lib.input_problems) > 0
 	f := lib.finding(rego.metadata.rule(), {"fields": sort([p | some p in lib.input_problems])})
 }
