@@ -7,25 +7,18 @@ import (
 	"fmt"
 )
 
-//go:embed sql/population_schema.sql
-var populationSchema string
-
-//go:embed sql/population_fill.sql
-var populationFill string
+//go:embed sql/population_place.sql
+var populationPlace string
 
 // placePopulation makes sure release_person_year holds the extract's
-// population for every year of [from, to], placing the years not yet
-// placed. Placing once per extract and year, rather than in every query,
-// is what keeps a release at cluster scale within its latency budget.
+// population for every year of [from, to], with each person-year's events,
+// placing the years not yet placed. Placing once per extract and year,
+// rather than in every query, is what keeps a release at cluster scale
+// within its latency budget: a count of persons with events becomes a
+// scan of the person-years with a bit test, not a join over the events.
 func (s *Service) placePopulation(ctx context.Context, extractID int64, from, to int) error {
 	s.placing.Lock()
 	defer s.placing.Unlock()
-	if !s.schemaReady {
-		if _, err := s.DB.ExecContext(ctx, populationSchema); err != nil {
-			return fmt.Errorf("create the population table: %w", err)
-		}
-		s.schemaReady = true
-	}
 	placed := map[int]bool{}
 	rows, err := s.DB.QueryContext(ctx, `SELECT year FROM release_person_year_filled WHERE extract_id = ? AND year BETWEEN ? AND ?`, extractID, from, to)
 	if err != nil {
@@ -62,7 +55,8 @@ func (s *Service) placePopulation(ctx context.Context, extractID int64, from, to
 			for hi+1 <= to && !placed[hi+1] {
 				hi++
 			}
-			if _, err := tx.ExecContext(ctx, populationFill, extractID, y, hi, hi); err != nil {
+			fill, args := placeStatement(extractID, y, hi)
+			if _, err := tx.ExecContext(ctx, fill, args...); err != nil {
 				return fmt.Errorf("place the population in %d–%d: %w", y, hi, err)
 			}
 			for z := y; z <= hi; z++ {

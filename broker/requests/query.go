@@ -123,10 +123,35 @@ func buildQuery(s Spec, withRecordKey bool) (*query, error) {
 }
 
 func buildQueryFor(s Spec, extractID int64, withRecordKey bool) (*query, error) {
+	return buildQueryWith(s, extractID, withRecordKey, true)
+}
+
+// buildQueryWith builds s's query; with useIndex, a table the events
+// folded into release_person_year can answer exactly is counted from
+// them (one scan, no join), and every other table joins the events. Tests
+// build both and compare them.
+func buildQueryWith(s Spec, extractID int64, withRecordKey, useIndex bool) (*query, error) {
 	src, ok := sources[s.Dataset]
 	if !ok {
 		return nil, fmt.Errorf("dataset %s has no query", s.Dataset)
 	}
+	// The folded events answer a table exactly when it asks about at most
+	// one of the dataset's own dimensions (the category sets are per
+	// dimension, so a combination of two is not in them), and, for event
+	// counts, about none (the counts are per person-year, not per category).
+	var eventDims []string
+	for _, d := range s.Dimensions {
+		if _, ok := src.columns[d]; ok && !slicesContains(eventDims, d) {
+			eventDims = append(eventDims, d)
+		}
+	}
+	for _, d := range sortedKeys(s.Filters) {
+		if _, ok := src.columns[d]; ok && !slicesContains(eventDims, d) {
+			eventDims = append(eventDims, d)
+		}
+	}
+	indexed := useIndex && src.events != "" && len(eventDims) <= 1 &&
+		(s.Measure == catalog.MeasurePersons || len(eventDims) == 0)
 	period := map[string]any{"from": s.Period.From, "to": s.Period.To}
 	q := &query{table: &cube.Table{CountLabel: countLabel(s.Measure)}}
 	persons := s.Measure == catalog.MeasurePersons
@@ -135,14 +160,21 @@ func buildQueryFor(s Spec, extractID int64, withRecordKey bool) (*query, error) 
 		distinct = "DISTINCT "
 	}
 	var w sqlText
-	w.add("WITH py AS (SELECT year, pid, sex, record_key, municipality, district, age FROM release_person_year\n  WHERE extract_id = ? AND year BETWEEN ? AND ?)",
+	pyCols := "year, pid, sex, record_key, municipality, district, age"
+	if indexed {
+		pyCols += ", " + s.Dataset + "_n AS ev_n"
+		if len(eventDims) == 1 {
+			pyCols += ", " + s.Dataset + "_" + eventDims[0] + " AS ev_set"
+		}
+	}
+	w.add("WITH py AS (SELECT "+pyCols+" FROM release_person_year\n  WHERE extract_id = ? AND year BETWEEN ? AND ?)",
 		extractID, s.Period.From, s.Period.To)
 
 	// The events, reduced before they meet the population: for persons,
 	// one row per person, year and event category.
 	var pyFilters []string
 	var pyArgs []any
-	if src.events != "" {
+	if src.events != "" && !indexed {
 		var cols []string
 		yearArgs := make([]any, len(src.yearArgs))
 		for i, a := range src.yearArgs {
@@ -227,19 +259,68 @@ func buildQueryFor(s Spec, extractID int64, withRecordKey bool) (*query, error) 
 		// its leaves (additivity, which disclosure control needs), so a
 		// person who moved within the period counts in each place.
 		rowCols = append(rowCols, "py.pid")
-	} else {
+	} else if !indexed {
 		rowCols = append(rowCols, "ev.event")
 	}
 	rowCols = append(rowCols, "py.record_key")
-	w.add(",\nrow AS (SELECT " + rowDistinct + strings.Join(rowCols, ", ") + "\n  FROM py")
-	if src.events != "" {
-		w.add(" JOIN ev ON ev.pid = py.pid AND ev.year = py.year")
+	// weight is how many events a row stands for: one, except for event
+	// counts from the folded events, where a row is a person-year.
+	leafSums := []string{"count(*) AS n", "sum(record_key) AS k"}
+	if indexed && !persons {
+		rowCols = append(rowCols, "py.ev_n AS weight")
+		leafSums = []string{"sum(weight) AS n", "sum(record_key * weight) AS k"}
 	}
-	if len(pyFilters) > 0 {
-		w.add("\n  WHERE "+strings.Join(pyFilters, " AND "), pyArgs...)
+	w.add(",\nrow AS (SELECT " + rowDistinct + strings.Join(rowCols, ", ") + "\n  FROM py")
+	switch {
+	case indexed:
+		// Persons with an event in the year; with a dataset dimension,
+		// one row per category in the person-year's set (and in the filter).
+		var conds []string
+		var condArgs []any
+		if len(eventDims) == 1 {
+			dim := eventDims[0]
+			codes := eventCategories(dim)
+			if vals := s.Filters[dim]; len(vals) > 0 {
+				codes = vals
+			}
+			if slicesContains(s.Dimensions, dim) {
+				var values []string
+				var valueArgs []any
+				for _, c := range codes {
+					values = append(values, "(?, ?)")
+					valueArgs = append(valueArgs, c, eventBit(dim, c))
+				}
+				if len(s.Filters[dim]) == 0 {
+					// A code the catalogue does not know becomes a
+					// category the cube refuses, as with the join.
+					values = append(values, "(?, ?)")
+					valueArgs = append(valueArgs, "?", unknownBit)
+				}
+				w.add("\n  JOIN (VALUES "+strings.Join(values, ", ")+") ev("+dim+", bit) ON (py.ev_set & ev.bit) <> 0", valueArgs...)
+			} else {
+				var set int64
+				for _, c := range codes {
+					set |= eventBit(dim, c)
+				}
+				conds = append(conds, "(py.ev_set & ?) <> 0")
+				condArgs = append(condArgs, set)
+			}
+		}
+		conds = append([]string{"py.ev_n > 0"}, conds...)
+		w.add("\n  WHERE "+strings.Join(conds, " AND "), condArgs...)
+		if len(pyFilters) > 0 {
+			w.add(" AND "+strings.Join(pyFilters, " AND "), pyArgs...)
+		}
+	case src.events != "":
+		w.add(" JOIN ev ON ev.pid = py.pid AND ev.year = py.year")
+		fallthrough
+	default:
+		if len(pyFilters) > 0 {
+			w.add("\n  WHERE "+strings.Join(pyFilters, " AND "), pyArgs...)
+		}
 	}
 	w.add(")")
-	w.add(",\nleaf AS (SELECT " + strings.Join(append(names, "count(*) AS n", "sum(record_key) AS k"), ", ") + " FROM row GROUP BY ALL)")
+	w.add(",\nleaf AS (SELECT " + strings.Join(append(names, leafSums...), ", ") + " FROM row GROUP BY ALL)")
 	w.add("\nSELECT ")
 	for _, c := range outCols {
 		w.add(c + ", ")
@@ -257,6 +338,83 @@ func buildQueryFor(s Spec, extractID int64, withRecordKey bool) (*query, error) 
 	}
 	q.sql, q.args = w.b.String(), w.args
 	return q, nil
+}
+
+// unknownBit marks, in a person-year's category set, an event whose code
+// the catalogue does not know (bit 62: sets travel as bound int64s).
+const unknownBit = int64(1) << 62
+
+// eventCategories are the codes of a dataset dimension in catalogue order,
+// without the total: code i is bit i of the category sets.
+func eventCategories(dim string) []string {
+	cd, _ := catalog.DimensionByID(dim)
+	var out []string
+	for _, c := range cd.Categories {
+		if c.Code != cube.Total {
+			out = append(out, c.Code)
+		}
+	}
+	return out
+}
+
+func eventBit(dim, code string) int64 {
+	if i := slices.Index(eventCategories(dim), code); i >= 0 && i < 62 {
+		return int64(1) << i
+	}
+	return unknownBit
+}
+
+// placeStatement inserts the extract's population in the years [from, to]
+// into release_person_year, each person-year with its events of every
+// dataset folded in: their number and, per dataset dimension, the set of
+// categories among them (the columns migration 0006 describes).
+func placeStatement(extractID int64, from, to int) (string, []any) {
+	period := map[string]any{"from": from, "to": to}
+	cols := []string{"extract_id", "year", "pid", "sex", "record_key", "municipality", "district", "age"}
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		sel[i] = "b." + c
+	}
+	var joins sqlText
+	for i, ds := range sortedKeys(sources) {
+		src := sources[ds]
+		if src.events == "" {
+			continue
+		}
+		alias := "d" + strconv.Itoa(i)
+		cols = append(cols, ds+"_n")
+		sel = append(sel, "coalesce("+alias+".n, 0)")
+		var inner, outer []string
+		for _, dim := range sortedKeys(src.columns) {
+			cols = append(cols, ds+"_"+dim)
+			sel = append(sel, "coalesce("+alias+"."+dim+", 0)")
+			quoted := make([]string, 0)
+			for _, c := range eventCategories(dim) {
+				quoted = append(quoted, "'"+strings.ReplaceAll(c, "'", "''")+"'")
+			}
+			inner = append(inner, fmt.Sprintf("CAST(1 AS UBIGINT) << CAST(coalesce(nullif(list_position([%s], %s), 0), 63) - 1 AS UBIGINT) AS %s",
+				strings.Join(quoted, ", "), src.columns[dim], dim))
+			outer = append(outer, "bit_or("+dim+") AS "+dim)
+		}
+		yearArgs := make([]any, len(src.yearArgs))
+		for i, a := range src.yearArgs {
+			yearArgs[i] = period[a]
+		}
+		withinArgs := make([]any, len(src.withinArgs))
+		for i, a := range src.withinArgs {
+			withinArgs[i] = period[a]
+		}
+		joins.add("\nLEFT JOIN (SELECT pid, year, count(*) AS n, " + strings.Join(outer, ", ") + " FROM (\n  SELECT e.pid, ")
+		joins.add(src.year+" AS year", yearArgs...)
+		joins.add(", " + strings.Join(inner, ", ") + "\n  FROM " + src.events + "\n  WHERE ")
+		joins.add(src.within, withinArgs...)
+		joins.add(") GROUP BY pid, year) " + alias + " ON " + alias + ".pid = b.pid AND " + alias + ".year = b.year")
+	}
+	var w sqlText
+	w.add("INSERT INTO release_person_year ("+strings.Join(cols, ", ")+")\nSELECT "+strings.Join(sel, ", ")+"\nFROM (\n"+populationPlace+") b",
+		extractID, from, to, to)
+	w.add(joins.b.String(), joins.args...)
+	return w.b.String(), w.args
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }

@@ -53,8 +53,7 @@ type Service struct {
 	// conflict cover the broker's other writers of the audit chain.
 	writes sync.Mutex
 	// placing serialises placing the population (population.go).
-	placing     sync.Mutex
-	schemaReady bool
+	placing sync.Mutex
 }
 
 func (s *Service) now() time.Time {
