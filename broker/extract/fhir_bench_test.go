@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kunnskapskommunen/folkekommune/broker/store"
 	"github.com/kunnskapskommunen/folkekommune/broker/synth"
 )
 
@@ -117,4 +118,56 @@ func BenchmarkFHIRExport(b *testing.B) {
 	b.ReportMetric(float64(bytes)*float64(b.N)/exportTime.Seconds()/1e6, "export_MB/s")
 	b.ReportMetric(float64(bytes)*float64(b.N)/plainTime.Seconds()/1e6, "plain_get_MB/s")
 	b.ReportMetric(exportTime.Seconds()/plainTime.Seconds(), "x_plain_time")
+}
+
+// BenchmarkFHIRPull runs whole pulls of the small population from the
+// FHIR test server and from the same records as a CSV file drop (the
+// connector DuckDB reads itself, the fastest path) in the same run.
+func BenchmarkFHIRPull(b *testing.B) {
+	drop, export := benchExport(b)
+	key, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	jwks, err := FHIRPublicJWKS(key, "k")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := synth.NewFHIRServer(export, time.Now())
+	srv.RegisterClient("broker", jwks)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	ctx := context.Background()
+	var fhirTime, fileTime time.Duration
+	var rows int64
+	for b.Loop() {
+		db := benchDB(b)
+		src, err := NewFHIRSource(FHIROptions{BaseURL: hs.URL, ClientID: "broker", Key: key, KeyID: "k", SpoolDir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		res, err := Pull(ctx, db, src, Options{Key: testKey})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fhirTime += time.Since(start)
+		src.Close()
+		rows = res.RowsRead
+		db2 := benchDB(b)
+		start = time.Now()
+		if _, err := Pull(ctx, db2, NewFileDrop(drop), Options{Key: testKey}); err != nil {
+			b.Fatal(err)
+		}
+		fileTime += time.Since(start)
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/fhirTime.Seconds(), "fhir_rows/s")
+	b.ReportMetric(float64(rows)*float64(b.N)/fileTime.Seconds(), "filedrop_rows/s")
+	b.ReportMetric(fhirTime.Seconds()/fileTime.Seconds(), "x_filedrop_time")
+}
+
+func benchDB(b *testing.B) *store.DB {
+	db, err := store.Open(context.Background(), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
 }

@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	json "github.com/goccy/go-json"
 )
@@ -470,10 +472,12 @@ func (s *FHIRSource) conditionIndex(ctx context.Context) (map[string]string, err
 	return idx, nil
 }
 
-// each decodes the spooled resources of typ line by line. A line that is
-// not a JSON resource of that type means the export is broken, not one
+// each decodes the spooled resources of typ in file order. A line that
+// is not a JSON resource of that type means the export is broken, not one
 // record: the read stops naming the output, the line and, when it can,
-// the resource.
+// the resource. Lines are decoded in batches on every core (decoding is
+// nearly all of a FHIR read); fn is called on the caller's goroutine, in
+// order.
 func (s *FHIRSource) each(ctx context.Context, typ string, fn func(line int64, r *fhirResource) error) error {
 	s.mu.Lock()
 	spool := s.spool
@@ -486,42 +490,137 @@ func (s *FHIRSource) each(ctx context.Context, typ string, fn func(line int64, r
 		return fmt.Errorf("FHIR spool: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(&ctxReader{ctx, f}, 1<<20)
-	var buf []byte
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	// Stop the reader and workers before waiting for them, however the
+	// read ends.
+	defer wg.Wait()
+	defer cancel()
+
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	jobs := make(chan *ndjsonBatch, workers)
+	order := make(chan *ndjsonBatch, 2*workers)
+	var readErr error
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		readErr = splitLines(ctx, f, typ, func(b *ndjsonBatch) bool {
+			select {
+			case order <- b:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case jobs <- b:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range jobs {
+				b.decode(typ)
+				close(b.done)
+			}
+		}()
+	}
+	for b := range order {
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		for i := range b.res {
+			if b.errs[i] != nil {
+				return b.errs[i]
+			}
+			if b.res[i].ResourceType == "" {
+				continue // a blank line
+			}
+			if err := fn(b.lines[i], &b.res[i]); err != nil {
+				return err
+			}
+		}
+	}
+	if readErr != nil {
+		return readErr
+	}
+	return ctx.Err()
+}
+
+// ndjsonBatch is a run of lines decoded together.
+type ndjsonBatch struct {
+	data  []byte
+	ends  []int // end offset of each line in data
+	lines []int64
+	res   []fhirResource
+	errs  []error
+	done  chan struct{}
+}
+
+const batchLines = 256
+
+// splitLines cuts the file into batches of whole lines.
+func splitLines(ctx context.Context, r io.Reader, typ string, send func(*ndjsonBatch) bool) error {
+	br := bufio.NewReaderSize(&ctxReader{ctx, r}, 1<<20)
+	b := &ndjsonBatch{done: make(chan struct{})}
 	for line := int64(1); ; line++ {
-		buf = buf[:0]
+		start := len(b.data)
+		var err error
 		for {
-			chunk, err := br.ReadSlice('\n')
-			buf = append(buf, chunk...)
+			var chunk []byte
+			chunk, err = br.ReadSlice('\n')
+			b.data = append(b.data, chunk...)
 			if err == bufio.ErrBufferFull {
-				if len(buf) > 64<<20 {
+				if len(b.data)-start > 64<<20 {
 					return fmt.Errorf("FHIR output %s line %d is longer than 64 MiB", typ, line)
 				}
 				continue
 			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				return fmt.Errorf("FHIR spool %s: %w", typ, err)
-			}
 			break
 		}
-		if len(buf) == 0 {
+		if err != nil && err != io.EOF {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("FHIR spool %s: %w", typ, err)
+		}
+		if len(b.data) > start {
+			b.ends = append(b.ends, len(b.data))
+			b.lines = append(b.lines, line)
+		}
+		if len(b.ends) == batchLines || (err == io.EOF && len(b.ends) > 0) {
+			if !send(b) {
+				return ctx.Err()
+			}
+			b = &ndjsonBatch{done: make(chan struct{})}
+		}
+		if err == io.EOF {
 			return nil
 		}
-		text := bytes.TrimSpace(buf)
+	}
+}
+
+func (b *ndjsonBatch) decode(typ string) {
+	b.res = make([]fhirResource, len(b.ends))
+	b.errs = make([]error, len(b.ends))
+	start := 0
+	for i, end := range b.ends {
+		raw := b.data[start:end]
+		start = end
+		text := bytes.TrimSpace(raw)
 		if len(text) == 0 {
 			continue
 		}
-		var r fhirResource
-		if err := json.Unmarshal(text, &r); err != nil {
+		r := &b.res[i]
+		if err := json.Unmarshal(text, r); err != nil {
 			what := "is not a JSON resource"
 			var se *json.SyntaxError
-			if errors.As(err, &se) && buf[len(buf)-1] != '\n' {
+			if errors.As(err, &se) && raw[len(raw)-1] != '\n' {
 				what = "is truncated (half a resource)"
 			} else if errors.As(err, &se) {
 				what = "is not valid JSON (a truncated or damaged line)"
@@ -530,13 +629,11 @@ func (s *FHIRSource) each(ctx context.Context, typ string, fn func(line int64, r
 			if r.ResourceType != "" {
 				name = " (" + r.ResourceType + "/" + r.ID + ")"
 			}
-			return fmt.Errorf("FHIR output %s line %d %s%s: %v", typ, line, what, name, err)
+			b.errs[i] = fmt.Errorf("FHIR output %s line %d %s%s: %v", typ, b.lines[i], what, name, err)
+			continue
 		}
 		if r.ResourceType != typ {
-			return fmt.Errorf("FHIR output %s line %d holds %s, not a %s resource", typ, line, orNone(r.ResourceType+"/"+r.ID), typ)
-		}
-		if err := fn(line, &r); err != nil {
-			return err
+			b.errs[i] = fmt.Errorf("FHIR output %s line %d holds %s, not a %s resource", typ, b.lines[i], orNone(r.ResourceType+"/"+r.ID), typ)
 		}
 	}
 }
