@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -404,4 +405,31 @@ func mustKey(t *testing.T) *ecdsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+func TestRetryAfterIsReadAsSecondsOrDateAndBounded(t *testing.T) {
+	now := time.Date(2025, 2, 1, 12, 0, 0, 0, time.UTC)
+	src := spooled(t, t.TempDir())
+	src.opt.Now = func() time.Time { return now }
+	for _, c := range []struct {
+		header  string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"", 0, false},
+		{"7", 7 * time.Second, false},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, false},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, false},
+		{"soon", 0, false},
+		{"301", 0, true},
+	} {
+		h := http.Header{}
+		if c.header != "" {
+			h.Set("Retry-After", c.header)
+		}
+		got, err := src.retryAfter(h, "test")
+		if got != c.want || (err != nil) != c.wantErr {
+			t.Errorf("Retry-After %q = %s, %v; want %s (error %v)", c.header, got, err, c.want, c.wantErr)
+		}
+	}
 }
