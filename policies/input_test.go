@@ -2,7 +2,9 @@ package policies
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +94,75 @@ func TestTypedDecisionsTakeTheFastPathUnchanged(t *testing.T) {
 		if !sameDecision(typed, raw) {
 			t.Errorf("request %d: typed decision\n%s\ndiffers from the full policy's\n%s", i, typed.Explain("en"), raw.Explain("en"))
 		}
+	}
+}
+
+// TestConcurrentDecisionsAgree pins down that one version serves decisions
+// from many goroutines at once (shared transaction, data and prepared
+// queries) with the same answers as one at a time.
+func TestConcurrentDecisionsAgree(t *testing.T) {
+	e := engine(t)
+	ctx := context.Background()
+	requests := append(benchRequests(), shapeCorpus(now)[:20]...)
+	want := make([]Decision, len(requests))
+	for i, in := range requests {
+		d, err := e.Decide(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = d
+	}
+	errs := make(chan string, 4*len(requests))
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for k := range len(requests) {
+				i := (k + g*7) % len(requests)
+				d, err := e.Decide(ctx, requests[i])
+				if err != nil || !sameDecision(d, want[i]) {
+					errs <- fmt.Sprintf("request %d decided %v (%v) in parallel, %v alone", i, d.Codes(), err, want[i].Codes())
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
+	}
+}
+
+// TestStricterShapeCheckKeepsTheFullPath pins down the guard in Compile: a
+// policy whose shape check refuses something the Go check lets through does
+// not take the fast path, and decides the typed request as the policy says.
+func TestStricterShapeCheckKeepsTheFullPath(t *testing.T) {
+	// A shape rule the Go check does not know: subject ids may not start
+	// with "u-1". No Rego test uses such an id, so the policy still passes
+	// its tests.
+	dir := policyCopy(t,
+		edit{"lib.rego", "well_formed if {\n\tis_string(input.subject.id)\n", "well_formed if {\n\tis_string(input.subject.id)\n\tnot startswith(input.subject.id, \"u-1\")\n"},
+		edit{"lib.rego", "shape_problems contains \"subject.id must be a non-empty string\" if not nonempty_string(object.get(input, [\"subject\", \"id\"], null))\n",
+			"shape_problems contains \"subject.id must be a non-empty string\" if not nonempty_string(object.get(input, [\"subject\", \"id\"], null))\n\nshape_problems contains \"subject.id must not start with u-1\" if startswith(input.subject.id, \"u-1\")\n"},
+	)
+	v, err := CompileDir(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.FastShape || !strings.Contains(v.FastShapeOff, "malformed") {
+		t.Fatalf("a stricter shape check kept the fast path (FastShapeOff %q)", v.FastShapeOff)
+	}
+	e := newEngine(v)
+	in := researchRequest()
+	in.Subject.ID = "u-1"
+	in.Project.Members = []string{"u-1"}
+	d, err := e.Decide(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Allow || !slices.Contains(d.Codes(), "input_malformed") {
+		t.Fatalf("the stricter policy's shape check was skipped: %s", d.Explain("en"))
 	}
 }
