@@ -99,7 +99,8 @@ review contains f if {
 
 	# Fewer releases in all than the cap cannot reach it in the period;
 	# counting them first spares the date arithmetic in the common case.
-	count(object.get(input, ["context", "releases"], [])) >= config.release_cap.per_period
+	# (Negated, so that a list that cannot be counted is still judged below.)
+	not count(object.get(input, ["context", "releases"], [])) < config.release_cap.per_period
 	lib.recent_releases >= config.release_cap.per_period
 	f := lib.finding(rego.metadata.rule(), {
 		"releases": lib.recent_releases,
