@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,9 +58,12 @@ type FHIROptions struct {
 	Backoff, MaxBackoff       time.Duration
 	MaxRetryAfter             time.Duration
 	PollInterval, PollTimeout time.Duration // default 2 s and 6 h
-	Progress                  func(progress string)
-	Sleep                     func(ctx context.Context, d time.Duration) error // tests
-	Now                       func() time.Time                                 // tests
+	// StallTimeout is how long a download may go without a byte before
+	// it is abandoned and tried again (default 2 min).
+	StallTimeout time.Duration
+	Progress     func(progress string)
+	Sleep        func(ctx context.Context, d time.Duration) error // tests
+	Now          func() time.Time                                 // tests
 }
 
 // FHIRSource pulls an extract from a FHIR server through the Bulk Data
@@ -150,6 +154,9 @@ func NewFHIRSource(opt FHIROptions) (*FHIRSource, error) {
 	}
 	if opt.PollTimeout <= 0 {
 		opt.PollTimeout = 6 * time.Hour
+	}
+	if opt.StallTimeout <= 0 {
+		opt.StallTimeout = 2 * time.Minute
 	}
 	if opt.Sleep == nil {
 		opt.Sleep = sleepCtx
@@ -627,8 +634,21 @@ func (s *FHIRSource) checkErrors(ctx context.Context, man manifest) error {
 
 // get downloads url and hands the body to fn; a cut connection is retried.
 func (s *FHIRSource) get(ctx context.Context, u string, auth bool, fn func(io.Reader) error) error {
+	// Each attempt has its own context, cancelled by a watchdog when no
+	// byte arrives for StallTimeout: a stalled connection is retried like
+	// a cut one instead of hanging the pull.
+	var w *stallWatch
+	defer func() {
+		if w != nil {
+			w.stop()
+		}
+	}()
 	return s.do(ctx, "FHIR download", auth, func() (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if w != nil {
+			w.stop()
+		}
+		w = newStallWatch(ctx, s.opt.StallTimeout)
+		req, err := http.NewRequestWithContext(w.ctx, http.MethodGet, u, nil)
 		if err == nil {
 			req.Header.Set("Accept", "application/fhir+ndjson")
 		}
@@ -643,8 +663,44 @@ func (s *FHIRSource) get(ctx context.Context, u string, auth bool, fn func(io.Re
 		default:
 			return fmt.Errorf("FHIR output %s is %s, not NDJSON", u, ct)
 		}
-		return fn(resp.Body)
+		return fn(w.reader(resp.Body))
 	})
+}
+
+// stallWatch cancels a request when its body stops flowing.
+type stallWatch struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	timer   *time.Timer
+	d       time.Duration
+	stalled atomic.Bool
+}
+
+func newStallWatch(parent context.Context, d time.Duration) *stallWatch {
+	w := &stallWatch{d: d}
+	w.ctx, w.cancel = context.WithCancel(parent)
+	w.timer = time.AfterFunc(d, func() { w.stalled.Store(true); w.cancel() })
+	return w
+}
+
+func (w *stallWatch) stop() { w.timer.Stop(); w.cancel() }
+
+func (w *stallWatch) reader(r io.Reader) io.Reader { return &stallReader{w, r} }
+
+type stallReader struct {
+	w *stallWatch
+	r io.Reader
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.w.timer.Reset(s.w.d)
+	}
+	if err != nil && s.w.stalled.Load() {
+		err = fmt.Errorf("no data for %s", s.w.d)
+	}
+	return n, err
 }
 
 // download streams the outputs of one resource type into one spool file,

@@ -255,6 +255,17 @@ func TestFHIRBulkDataConnector(t *testing.T) {
 			wantErr: "asks to retry after 1h0m0s"},
 		{name: "a download cut off mid-file is fetched again", mis: synth.Misbehaviour{CutFiles: 2},
 			check: func(t *testing.T, st synth.FHIRStats, _ *sleeps, parts []Part) {
+				if st.Downloads != 6+2 {
+					t.Errorf("%d downloads, want the 6 outputs and 2 retries", st.Downloads)
+				}
+				sameParts(t, parts)
+			}},
+		{name: "a download that stalls is abandoned and fetched again", mis: synth.Misbehaviour{StallFiles: 1},
+			opt: FHIROptions{StallTimeout: 300 * time.Millisecond},
+			check: func(t *testing.T, st synth.FHIRStats, _ *sleeps, parts []Part) {
+				if st.Downloads != 6+1 {
+					t.Errorf("%d downloads, want the 6 outputs and 1 retry", st.Downloads)
+				}
 				sameParts(t, parts)
 			}},
 		{name: "an expired token is renewed once", mis: synth.Misbehaviour{ExpireTokens: 1},

@@ -35,6 +35,9 @@ type Misbehaviour struct {
 	Unavailable int
 	// CutFiles cuts the next N file downloads off halfway through.
 	CutFiles int
+	// StallFiles stops sending the next N file downloads halfway through
+	// and keeps the connection open until the client gives up.
+	StallFiles int
 	// TruncateType's output file ends in half a line.
 	TruncateType string
 	// ExpireTokens answers the next N requests with a valid token 401, as
@@ -362,10 +365,13 @@ func (s *FHIRServer) file(w http.ResponseWriter, r *http.Request, rest string) {
 	s.mu.Lock()
 	job, ok := s.jobs[id]
 	mis := s.mis
-	cut := false
+	cut, stall := false, false
 	if ok && s.mis.CutFiles > 0 && typ != "OperationOutcome" {
 		s.mis.CutFiles--
 		cut = true
+	} else if ok && s.mis.StallFiles > 0 && typ != "OperationOutcome" {
+		s.mis.StallFiles--
+		cut, stall = true, true
 	}
 	s.stats.Downloads++
 	s.mu.Unlock()
@@ -423,6 +429,12 @@ func (s *FHIRServer) file(w http.ResponseWriter, r *http.Request, rest string) {
 		w.Write(b[:len(b)/2])
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
+		}
+		if stall {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(time.Minute):
+			}
 		}
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
