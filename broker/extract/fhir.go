@@ -283,10 +283,10 @@ func (s *FHIRSource) do(ctx context.Context, what string, auth bool, build func(
 			}
 			continue
 		}
-		switch resp.StatusCode {
-		case http.StatusUnauthorized:
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized && auth:
 			drain(resp)
-			if !auth || renewed {
+			if renewed {
 				return fmt.Errorf("%s: FHIR server %s refused the broker's access token (401)", what, s.opt.BaseURL)
 			}
 			renewed = true
@@ -295,7 +295,7 @@ func (s *FHIRSource) do(ctx context.Context, what string, auth bool, build func(
 			}
 			attempt--
 			continue
-		case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		case retryStatus[resp.StatusCode]:
 			ra, err := s.retryAfter(resp.Header, what)
 			drain(resp)
 			if err != nil {
@@ -324,6 +324,10 @@ func (s *FHIRSource) do(ctx context.Context, what string, auth bool, build func(
 	}
 	return fmt.Errorf("%s: FHIR server %s failed %d times, last with %v", what, s.opt.BaseURL, s.opt.Attempts, last)
 }
+
+// retryStatus are the answers a later attempt may get past.
+var retryStatus = map[int]bool{http.StatusTooManyRequests: true, http.StatusInternalServerError: true,
+	http.StatusBadGateway: true, http.StatusServiceUnavailable: true, http.StatusGatewayTimeout: true}
 
 func drain(resp *http.Response) {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
