@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -122,8 +121,6 @@ func TestPullLoadsCleanRowsAndQuarantinesEveryBrokenRow(t *testing.T) {
 		t.Errorf("%d loaded extracts registered, want 1", n)
 	}
 }
-
-var elevenDigits = regexp.MustCompile(`\d{11}`)
 
 func TestQuarantineAndTablesHoldNoRawIdentifier(t *testing.T) {
 	dir, _ := generate(t, synth.Options{Seed: 12, BadShare: 0.05})
@@ -393,6 +390,9 @@ func TestBadFilesAreRefusedWholeWithTheFileNamed(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error is not one line: %q", err)
+			}
+			if elevenDigits.MatchString(err.Error()) {
+				t.Errorf("error carries an identity number: %q", err)
 			}
 			if n := count(t, db, `SELECT count(*) FROM person`) + count(t, db, `SELECT count(*) FROM gp_contact`); n != 0 {
 				t.Errorf("%d rows loaded from a refused extract", n)

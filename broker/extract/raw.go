@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -98,13 +99,18 @@ func loadRaw(ctx context.Context, conn *sql.Conn, src Source, p Part) error {
 	return err
 }
 
+// firstSentence keeps the first line of a DuckDB error (the later lines
+// quote the offending row) and blanks any 11-digit run in it, so that an
+// identity number can never reach a message, a log or the registry.
 func firstSentence(err error) string {
 	s := err.Error()
 	if i := strings.IndexByte(s, '\n'); i > 0 {
 		s = s[:i]
 	}
-	return s
+	return elevenDigits.ReplaceAllString(s, "[identity number withheld]")
 }
+
+var elevenDigits = regexp.MustCompile(`\d{11}`)
 
 // loadIdentities checks every distinct identity number once, in Go, and
 // stores its pseudonym, birth date, sex and record key (or its problem)
