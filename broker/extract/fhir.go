@@ -102,7 +102,7 @@ type FHIRSource struct {
 	spool     string
 	txTime    string
 	patients  map[string]string // Patient id → fødselsnummer, built on first need
-	encICPC   map[string]string // Encounter id → ICPC-2 code of its Condition
+	encICPC   *diagnoses        // Encounter → ICPC-2 code of its Condition
 	Skipped   map[string]int64  // resources that are not dataset records, by type
 }
 

