@@ -39,7 +39,10 @@ const (
 	loincWeight            = "29463-7"
 )
 
-var classService = map[string]string{"AMB": "fastlege", "EMER": "legevakt"}
+var (
+	classService = map[string]string{"AMB": "fastlege", "EMER": "legevakt"}
+	genderSex    = map[string]string{"male": "M", "female": "K"}
+)
 
 // The elements of FHIR R4 the mapping reads.
 type (
@@ -200,7 +203,7 @@ func (s *FHIRSource) Read(ctx context.Context, p Part, fn func(line int64, rec [
 	case Population:
 		return s.each(ctx, "Patient", func(line int64, r *fhirResource) error {
 			fnr := identity(r.Identifier)
-			sex := map[string]string{"male": "M", "female": "K"}[r.Gender]
+			sex := genderSex[r.Gender]
 			if sex == "" {
 				sex = r.Gender
 			}
