@@ -92,6 +92,34 @@ func leafExpr(src source, dim string) string {
 	return ""
 }
 
+// leafKey is how a dimension's finest category is counted: expr, on a row
+// of py joined with ev, the key the leaves are grouped by, and out, a
+// format that turns the key (or NULL for a total) into the category's
+// code. Years and age bands are grouped as integers, since grouping and
+// casting millions of rows by text is what a release spends its time on;
+// they become codes on the few rolled-up rows.
+func leafKey(src source, dim string) (expr, out string) {
+	if dim == "year" {
+		return "py.year", "CAST(%s AS VARCHAR)"
+	}
+	if bands, ok := catalog.AgeBands[dim]; ok {
+		var b strings.Builder
+		var codes []string
+		b.WriteString("CASE")
+		for i, band := range bands {
+			if band.Max < 0 {
+				fmt.Fprintf(&b, " WHEN py.age >= %d THEN %d", band.Min, i+1)
+			} else {
+				fmt.Fprintf(&b, " WHEN py.age BETWEEN %d AND %d THEN %d", band.Min, band.Max, i+1)
+			}
+			codes = append(codes, "'"+band.Code+"'")
+		}
+		b.WriteString(" END")
+		return b.String(), "[" + strings.Join(codes, ", ") + "][%s]"
+	}
+	return leafExpr(src, dim), "%s"
+}
+
 // query is a built release query: the statement, its arguments, and the
 // empty table whose dimensions the statement's rows fill.
 type query struct {
@@ -220,7 +248,7 @@ func buildQueryWith(s Spec, extractID int64, withRecordKey, useIndex bool) (*que
 
 	var leafCols, names, outCols, groups, having []string
 	for i, d := range s.Dimensions {
-		expr := leafExpr(src, d)
+		expr, out := leafKey(src, d)
 		if expr == "" {
 			return nil, fmt.Errorf("dimension %s has no expression in dataset %s", d, s.Dataset)
 		}
@@ -237,7 +265,7 @@ func buildQueryWith(s Spec, extractID int64, withRecordKey, useIndex bool) (*que
 			// would repeat the municipality.
 			having = append(having, fmt.Sprintf("NOT (GROUPING(%s) = 0 AND %s IS NULL)", c, c))
 		} else {
-			outCols = append(outCols, c)
+			outCols = append(outCols, fmt.Sprintf(out, c))
 			groups = append(groups, "ROLLUP("+c+")")
 		}
 		dim, err := tableDimension(d, s)
