@@ -663,7 +663,9 @@ func (b *ndjsonBatch) decode(typ string) {
 			if r.ResourceType != "" {
 				name = " (" + r.ResourceType + "/" + r.ID + ")"
 			}
-			b.errs[i] = fmt.Errorf("FHIR output %s line %d %s%s: %v", typ, b.lines[i], what, name, err)
+			// The decoder may quote a value; an identity number must not
+			// reach the message.
+			b.errs[i] = fmt.Errorf("FHIR output %s line %d %s%s: %s", typ, b.lines[i], what, name, firstSentence(err))
 			continue
 		}
 		if r.ResourceType != typ {

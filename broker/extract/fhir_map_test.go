@@ -150,3 +150,27 @@ func FuzzFHIRRead(f *testing.F) {
 		}
 	})
 }
+
+func TestFHIRDecodeErrorsNeverQuoteAnIdentityNumber(t *testing.T) {
+	dir := t.TempDir()
+	lines := map[string]string{
+		"Patient":     `{"resourceType":"Patient","id":"p9","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":01817012345}]}`,
+		"Observation": `{"resourceType":"Observation","id":"o9","subject":{"identifier":{"value":["01817012345"]}}}`,
+	}
+	for _, typ := range []string{"Patient", "Observation", "Immunization", "Encounter", "Condition", "EpisodeOfCare"} {
+		os.WriteFile(filepath.Join(dir, typ+".ndjson"), []byte(lines[typ]+"\n"), 0o644)
+	}
+	for _, ds := range []Dataset{Population, Growth} {
+		src := spooled(t, dir)
+		if ds == Growth {
+			os.WriteFile(filepath.Join(dir, "Patient.ndjson"), nil, 0o644)
+		}
+		err := src.Read(context.Background(), Part{Dataset: ds}, func(int64, []string) error { return nil })
+		if err == nil || !strings.HasPrefix(err.Error(), "FHIR output ") {
+			t.Fatalf("%s: error %v, want one naming the output", ds, err)
+		}
+		if elevenDigits.MatchString(err.Error()) {
+			t.Errorf("%s: error quotes an identity number: %v", ds, err)
+		}
+	}
+}
