@@ -25,7 +25,7 @@ type Source interface {
 // Part is one unit of an extract: a file of a file drop.
 type Part struct {
 	Dataset Dataset
-	Name    string // path relative to the drop folder
+	Name    string // names the part for people: a path relative to the drop folder, or "fhir:<Type>"
 	SHA256  string
 	Bytes   int64
 }
