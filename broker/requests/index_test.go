@@ -151,3 +151,51 @@ func TestEveryDatasetDimensionFitsACategorySet(t *testing.T) {
 		}
 	}
 }
+
+// A code the catalogue does not know is counted as an event like any
+// other, kept out by a filter, and refused as a category, by the index as
+// by the join.
+func TestAnUnknownCodeCountsAlikeFromTheIndexAndTheJoin(t *testing.T) {
+	s := fixture(t, map[string]int{"4621": 10})
+	ctx := context.Background()
+	for pid, icpc2 := range map[int]string{1: "Q01", 2: "A01", 3: "Q02"} {
+		if _, err := s.DB.ExecContext(ctx, `INSERT INTO gp_contact VALUES (?, '4621', DATE '2024-03-01', ?, 'gp', 'consultation')`, pid, icpc2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.placePopulation(ctx, 1, 2024, 2024); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		dims    []string
+		filters map[string][]string
+		total   int64 // -1: the table is refused
+	}{
+		{"counted as a contact", []string{"sex"}, nil, 3},
+		{"kept out by a filter", []string{"sex"}, map[string][]string{"icpc2_chapter": {"A", "B"}}, 1},
+		{"refused as a category", []string{"icpc2_chapter"}, nil, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec, err := Spec{Project: 1, Dataset: "gp_contact", Dimensions: tc.dims, Filters: tc.filters, Period: Period{2024, 2024}, Purpose: "x"}.Validate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, useIndex := range []bool{true, false} {
+				q, err := buildQueryWith(spec, 1, false, useIndex)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tab, err := queryCube(ctx, s.DB, q, false)
+				switch {
+				case tc.total < 0 && err == nil:
+					t.Errorf("index %v: the table was counted", useIndex)
+				case tc.total >= 0 && err != nil:
+					t.Errorf("index %v: %v", useIndex, err)
+				case tc.total >= 0 && tab.Cells[0].Count != tc.total:
+					t.Errorf("index %v: total %d, want %d", useIndex, tab.Cells[0].Count, tc.total)
+				}
+			}
+		})
+	}
+}
