@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -308,9 +309,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.log.Error("policy reload refused; the running version keeps serving", "dir", s.cfg.PolicyDir, "err", err)
 		})
 	}
+	// Background work ends with ctx; Serve waits for it, so a delivery in
+	// progress finishes and is recorded before the process exits.
+	var background sync.WaitGroup
+	defer background.Wait()
 	if s.cfg.SMTPAddr != "" {
-		go (&notify.Mailer{DB: s.db.DB, Addr: s.cfg.SMTPAddr, From: s.cfg.MailFrom}).Run(ctx, time.Minute)
-		go s.dailyChores(ctx)
+		mailer := &notify.Mailer{DB: s.db.DB, Addr: s.cfg.SMTPAddr, From: s.cfg.MailFrom}
+		background.Go(func() { mailer.Run(ctx, time.Minute) })
+		background.Go(func() { s.dailyChores(ctx) })
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
