@@ -237,6 +237,25 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// signedInWithID is how an action on one object starts: a signed-in
+// caller, the object's id from the path and, unless body is nil, the
+// request's JSON body decoded into it.
+func signedInWithID(r *http.Request, a portfolio.Actor, body any) (int64, error) {
+	if err := signedIn(a); err != nil {
+		return 0, err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, err
+	}
+	if body != nil {
+		if err := decode(r, body); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
 func signedIn(a portfolio.Actor) error {
 	if a.Role == "" {
 		return &portfolio.ForbiddenError{Actor: a, Action: "do this without signing in", Object: "registry"}
@@ -307,15 +326,9 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, a portfo
 }
 
 func (h *Handler) updateProject(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
-	if err := signedIn(a); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var p portfolio.Project
-	if err := decode(r, &p); err != nil {
+	id, err := signedInWithID(r, a, &p)
+	if err != nil {
 		return err
 	}
 	p.ID = id
@@ -334,15 +347,9 @@ type transitionRequest struct {
 }
 
 func (h *Handler) transitionProject(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
-	if err := signedIn(a); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var t transitionRequest
-	if err := decode(r, &t); err != nil {
+	id, err := signedInWithID(r, a, &t)
+	if err != nil {
 		return err
 	}
 	p, err := h.Portfolio.Transition(r.Context(), a, id, t.Action, t.Note)
@@ -354,10 +361,7 @@ func (h *Handler) transitionProject(w http.ResponseWriter, r *http.Request, a po
 }
 
 func (h *Handler) approval(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
-	if err := signedIn(a); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	id, err := signedInWithID(r, a, nil)
 	if err != nil {
 		return err
 	}
@@ -406,10 +410,7 @@ func (h *Handler) submitInquiry(w http.ResponseWriter, r *http.Request, a portfo
 }
 
 func (h *Handler) getInquiry(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
-	if err := signedIn(a); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	id, err := signedInWithID(r, a, nil)
 	if err != nil {
 		return err
 	}
@@ -422,15 +423,9 @@ func (h *Handler) getInquiry(w http.ResponseWriter, r *http.Request, a portfolio
 }
 
 func (h *Handler) amendInquiry(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
-	if err := signedIn(a); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var s inquiry.Submission
-	if err := decode(r, &s); err != nil {
+	id, err := signedInWithID(r, a, &s)
+	if err != nil {
 		return err
 	}
 	inq, err := h.Inquiries.Amend(r.Context(), a, id, s)
@@ -445,17 +440,11 @@ func (h *Handler) amendInquiry(w http.ResponseWriter, r *http.Request, a portfol
 }
 
 func (h *Handler) withdrawInquiry(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
-	if err := signedIn(a); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var body struct {
 		Message string `json:"message"`
 	}
-	if err := decode(r, &body); err != nil {
+	id, err := signedInWithID(r, a, &body)
+	if err != nil {
 		return err
 	}
 	n, err := h.Inquiries.WithdrawAll(r.Context(), a, id, body.Message)
@@ -467,10 +456,7 @@ func (h *Handler) withdrawInquiry(w http.ResponseWriter, r *http.Request, a port
 }
 
 func (h *Handler) convertInquiry(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
-	if err := signedIn(a); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	id, err := signedInWithID(r, a, nil)
 	if err != nil {
 		return err
 	}
@@ -484,10 +470,7 @@ func (h *Handler) convertInquiry(w http.ResponseWriter, r *http.Request, a portf
 }
 
 func (h *Handler) actOnAssignment(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
-	if err := signedIn(a); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	id, err := signedInWithID(r, a, nil)
 	if err != nil {
 		return err
 	}
@@ -593,17 +576,11 @@ func (h *Handler) addNeed(w http.ResponseWriter, r *http.Request, a portfolio.Ac
 }
 
 func (h *Handler) setNeedStatus(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
-	if err := signedIn(a); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var body struct {
 		Status string `json:"status"`
 	}
-	if err := decode(r, &body); err != nil {
+	id, err := signedInWithID(r, a, &body)
+	if err != nil {
 		return err
 	}
 	if err := h.Portfolio.SetNeedStatus(r.Context(), a, id, body.Status); err != nil {
