@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kunnskapskommunen/folkekommune/broker"
 	"github.com/kunnskapskommunen/folkekommune/broker/audit"
 	"github.com/kunnskapskommunen/folkekommune/broker/store"
 )
@@ -146,7 +147,7 @@ func openAuditLog(cmd *cobra.Command) (*audit.Log, func(), error) {
 	if dir == "" {
 		return nil, nil, errors.New("--data DIR is required: the data directory holding folkekommune.duckdb")
 	}
-	path := filepath.Join(dir, "folkekommune.duckdb")
+	path := filepath.Join(dir, broker.DBFile)
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("no database in %s: %w", dir, err)
 	}

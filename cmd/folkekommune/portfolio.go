@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kunnskapskommunen/folkekommune/broker"
 	"github.com/kunnskapskommunen/folkekommune/broker/audit"
 	"github.com/kunnskapskommunen/folkekommune/broker/catalog"
 	"github.com/kunnskapskommunen/folkekommune/broker/inquiry"
@@ -35,7 +36,7 @@ func openRegistries(cmd *cobra.Command) (*registries, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("data directory %s does not exist", dir)
 	}
-	db, err := store.Open(cmd.Context(), filepath.Join(dir, "folkekommune.duckdb"))
+	db, err := store.Open(cmd.Context(), filepath.Join(dir, broker.DBFile))
 	if err != nil {
 		return nil, err
 	}

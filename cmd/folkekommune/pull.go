@@ -7,13 +7,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kunnskapskommunen/folkekommune/broker"
 	"github.com/kunnskapskommunen/folkekommune/broker/audit"
 	"github.com/kunnskapskommunen/folkekommune/broker/extract"
 	"github.com/kunnskapskommunen/folkekommune/broker/store"
 )
-
-// DBFile is the database's name inside the data directory.
-const DBFile = "folkekommune.duckdb"
 
 // openData opens (creating) the data directory's database.
 func openData(cmd *cobra.Command, dataDir string) (*store.DB, error) {
@@ -23,7 +21,7 @@ func openData(cmd *cobra.Command, dataDir string) (*store.DB, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dataDir, err)
 	}
-	return store.Open(cmd.Context(), filepath.Join(dataDir, DBFile))
+	return store.Open(cmd.Context(), filepath.Join(dataDir, broker.DBFile))
 }
 
 func init() {
