@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"sort"
 	"strconv"
@@ -137,6 +138,8 @@ func loadIdentities(ctx context.Context, conn *sql.Conn, ps *Pseudonymiser) erro
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("collect identities: %w", err)
 	}
+	slog.Debug("pull identities collected", "n", len(ids))
+	defer slog.Debug("pull identities stored")
 	return store.WithAppenders(ctx, conn, []store.AppenderTarget{{Catalog: "temp", Table: "ident"}}, func(a []*duckdb.Appender) error {
 		for _, s := range ids {
 			info, err := fnr.Parse(s)
