@@ -14,6 +14,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -310,18 +311,24 @@ func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, a portfolio
 }
 
 func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
+	return create(w, r, a, h.Portfolio.Create)
+}
+
+// create is how a signed-in caller adds an object: the JSON body decoded
+// into T, handed to add, and the stored object answered with 201.
+func create[T any](w http.ResponseWriter, r *http.Request, a portfolio.Actor, add func(context.Context, portfolio.Actor, T) (T, error)) error {
 	if err := signedIn(a); err != nil {
 		return err
 	}
-	var p portfolio.Project
-	if err := decode(r, &p); err != nil {
+	var v T
+	if err := decode(r, &v); err != nil {
 		return err
 	}
-	p, err := h.Portfolio.Create(r.Context(), a, p)
+	v, err := add(r.Context(), a, v)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, p)
+	writeJSON(w, http.StatusCreated, v)
 	return nil
 }
 
@@ -560,19 +567,7 @@ func (h *Handler) listNeeds(w http.ResponseWriter, r *http.Request, a portfolio.
 }
 
 func (h *Handler) addNeed(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
-	if err := signedIn(a); err != nil {
-		return err
-	}
-	var n portfolio.Need
-	if err := decode(r, &n); err != nil {
-		return err
-	}
-	n, err := h.Portfolio.AddNeed(r.Context(), a, n)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, n)
-	return nil
+	return create(w, r, a, h.Portfolio.AddNeed)
 }
 
 func (h *Handler) setNeedStatus(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
