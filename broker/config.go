@@ -45,6 +45,9 @@ type Config struct {
 	SMTPAddr string
 	// MailFrom is the sender of notification e-mails.
 	MailFrom string
+	// SourcesFile, when set, is the YAML file naming the clinical systems
+	// to pull from and their schedule (see sources.go).
+	SourcesFile string
 }
 
 // DefaultConfig is the configuration before flags: the defaults, then the

@@ -11,7 +11,7 @@ import (
 // same route tables the router is built from.
 func OpenAPI() map[string]any {
 	paths := portfolioapi.OpenAPIPaths()
-	for _, rt := range routes {
+	for _, rt := range allRoutes() {
 		item, _ := paths[rt.pattern].(map[string]any)
 		if item == nil {
 			item = map[string]any{}

@@ -87,7 +87,7 @@ func TestEveryRouteAnswersEveryRoleAsTheMatrixSays(t *testing.T) {
 			}
 		}
 	}
-	for _, rt := range routes {
+	for _, rt := range allRoutes() {
 		if !covered[rt.method+" "+rt.pattern] {
 			t.Errorf("route %s %s is not in the access matrix", rt.method, rt.pattern)
 		}
@@ -131,7 +131,7 @@ func TestOpenAPIDocumentsEveryRouteTheRouterHas(t *testing.T) {
 			}
 		}
 	}
-	if len(routed) < len(routes) {
-		t.Errorf("router has %d routes, fewer than the %d of the broker's own table", len(routed), len(routes))
+	if len(routed) < len(allRoutes()) {
+		t.Errorf("router has %d routes, fewer than the %d of the broker's own table", len(routed), len(allRoutes()))
 	}
 }

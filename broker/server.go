@@ -43,6 +43,7 @@ type Server struct {
 	router     chi.Router
 	ready      atomic.Bool
 	openapiDoc map[string]any
+	sources    *sourceRunner // the configured sources and their schedule (sources.go)
 }
 
 // New wires the service over an open database: it loads the policy
@@ -82,6 +83,9 @@ func New(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) (*Serv
 	s.requests = &requests.Service{
 		DB: db, Policy: s.policy, Audit: s.audit, Projects: s.project,
 		OnDecision: func(outcome string) { s.metrics.decisions.WithLabelValues(outcome).Inc() },
+	}
+	if s.sources, err = newSourceRunner(ctx, s); err != nil {
+		return nil, err
 	}
 	s.openapiDoc = OpenAPI()
 	s.router = s.buildRouter()
@@ -179,7 +183,7 @@ func (s *Server) buildRouter() chi.Router {
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, apiError{Error: fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path), Melding: "Metoden er ikke tillatt her."})
 	})
-	for _, rt := range routes {
+	for _, rt := range allRoutes() {
 		var h http.Handler
 		if rt.pattern == "/metrics" {
 			h = s.metrics.handler()
@@ -203,7 +207,16 @@ func (s *Server) buildRouter() chi.Router {
 			r.Method(strings.ToUpper(method), path, reg)
 		}
 	}
+	// The web pages (broker/web) share the domain services, never a second
+	// path around the policies.
+	s.mountWeb(r)
 	return r
+}
+
+// allRoutes is the broker's own API table: the core routes and the
+// source-administration routes (sources.go).
+func allRoutes() []route {
+	return append(append([]route(nil), routes...), sourceRoutes...)
 }
 
 // portfolioActor authenticates for the registries' API: the public
@@ -313,6 +326,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// progress finishes and is recorded before the process exits.
 	var background sync.WaitGroup
 	defer background.Wait()
+	s.sources.run(ctx, &background)
 	if s.cfg.SMTPAddr != "" {
 		mailer := &notify.Mailer{DB: s.db.DB, Addr: s.cfg.SMTPAddr, From: s.cfg.MailFrom}
 		background.Go(func() { mailer.Run(ctx, time.Minute) })

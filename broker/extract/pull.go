@@ -55,6 +55,9 @@ type Options struct {
 	Audit *audit.Log
 	// Actor is who asked for the pull ("system" for the schedule).
 	Actor string
+	// SourceName is the configured source's name (the sources file); empty
+	// for a one-off pull from the command line.
+	SourceName string
 	// beforeCommit lets tests inject a failure at the last moment.
 	beforeCommit func(ctx context.Context, tx *sql.Tx) error
 }
