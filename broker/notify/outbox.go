@@ -131,18 +131,23 @@ func (m *Mailer) Deliver(ctx context.Context) (Report, error) {
 		}
 		sendErr := m.send(ctx, q)
 		now := m.now()
+		// What happened at the SMTP server must be recorded even when ctx
+		// ended meanwhile (shutdown): a sent message recorded as pending
+		// would be sent again at the next start.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		switch {
 		case sendErr == nil:
 			rep.Sent++
-			_, err = m.DB.ExecContext(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = '' WHERE id = ?`, now, q.id)
+			_, err = m.DB.ExecContext(rctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = '' WHERE id = ?`, now, q.id)
 		case permanent(sendErr) || q.attempts+1 >= maxAttempts:
 			rep.Failed++
-			_, err = m.DB.ExecContext(ctx, `UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`, sendErr.Error(), q.id)
+			_, err = m.DB.ExecContext(rctx, `UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`, sendErr.Error(), q.id)
 		default:
 			rep.Deferred++
 			wait := backoff << q.attempts
-			_, err = m.DB.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`, now.Add(wait), sendErr.Error(), q.id)
+			_, err = m.DB.ExecContext(rctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`, now.Add(wait), sendErr.Error(), q.id)
 		}
+		cancel()
 		if err != nil {
 			return rep, fmt.Errorf("record delivery of outbox message %d: %w", q.id, err)
 		}
