@@ -170,7 +170,7 @@ func TestResultsAreStoredPerExtract(t *testing.T) {
 	}
 	// A second pull: one more Arna man gets home nursing in 2024.
 	if _, err := db.ExecContext(ctx, `INSERT INTO extract (id, source, connector, fingerprint, status, started_at) VALUES (2, 'x', 'filedrop', 'second', 'loaded', now());
-		INSERT INTO care_decision VALUES (3020, '4601', 'home_nursing', DATE '2024-03-01', NULL)`); err != nil {
+		INSERT INTO care_decision (pid, municipality, service_type, decision_start, decision_end) VALUES (3020, '4601', 'home_nursing', DATE '2024-03-01', NULL)`); err != nil {
 		t.Fatal(err)
 	}
 	defs, _ := Builtin()
@@ -277,9 +277,9 @@ func TestSecondarySuppressionHidesComplements(t *testing.T) {
 	ctx := context.Background()
 	db := fixtureDB(t)
 	if _, err := db.ExecContext(ctx, `
-		INSERT INTO person SELECT 6000 + i, 1940, 6, CASE WHEN i < 6 THEN 'M' ELSE 'F' END, NULL, 1 FROM range(40) t(i);
-		INSERT INTO residence SELECT pid, '4621', NULL, DATE '1980-01-01', NULL FROM person WHERE pid BETWEEN 6000 AND 6039;
-		INSERT INTO care_decision SELECT pid, '4621', 'long_term_nursing_home', DATE '2023-05-01', NULL FROM person WHERE pid BETWEEN 6000 AND 6009`); err != nil {
+		INSERT INTO person (pid, birth_year, birth_month, sex, death_month, record_key) SELECT 6000 + i, 1940, 6, CASE WHEN i < 6 THEN 'M' ELSE 'F' END, NULL, 1 FROM range(40) t(i);
+		INSERT INTO residence (pid, municipality, district, moved_in, moved_out) SELECT pid, '4621', NULL, DATE '1980-01-01', NULL FROM person WHERE pid BETWEEN 6000 AND 6039;
+		INSERT INTO care_decision (pid, municipality, service_type, decision_start, decision_end) SELECT pid, '4621', 'long_term_nursing_home', DATE '2023-05-01', NULL FROM person WHERE pid BETWEEN 6000 AND 6009`); err != nil {
 		t.Fatal(err)
 	}
 	defs, _ := Builtin()

@@ -17,7 +17,7 @@ const randomExtract = `
 SELECT setseed(%v);
 CREATE TEMP TABLE munis AS SELECT * FROM (VALUES
   ('4601', 0.0), ('4621', 0.45), ('4624', 0.55), ('4627', 0.65), ('4628', 0.72), ('4630', 0.78), ('4631', 0.85), ('4632', 0.93), ('4634', 0.97)) v(code, lo);
-INSERT INTO person
+INSERT INTO person (pid, birth_year, birth_month, sex, death_month, record_key)
 SELECT i, 1920 + CAST(floor(random() * 104) AS INTEGER), 1 + CAST(floor(random() * 12) AS INTEGER),
        CASE WHEN random() < 0.5 THEN 'M' ELSE 'F' END,
        CASE WHEN random() < 0.06 THEN make_date(2015 + CAST(floor(random() * 10) AS INTEGER), 1 + CAST(floor(random() * 12) AS INTEGER), 1) END, 0
@@ -28,31 +28,31 @@ SELECT pid, make_date(greatest(birth_year, 2000), birth_month, 1) AS born_in,
        CASE WHEN random() < 0.2 THEN make_date(2015 + CAST(floor(random() * 10) AS INTEGER), 1 + CAST(floor(random() * 12) AS INTEGER), 1 + CAST(floor(random() * 28) AS INTEGER)) END AS moved,
        random() AS u1, random() AS u2, random() AS d1, random() AS d2
 FROM person;
-INSERT INTO residence
+INSERT INTO residence (pid, municipality, district, moved_in, moved_out)
 SELECT m.pid, (SELECT code FROM munis WHERE lo <= m.u1 ORDER BY lo DESC LIMIT 1), NULL, m.born_in,
        CASE WHEN m.moved > m.born_in THEN m.moved END
 FROM moves m;
-INSERT INTO residence
+INSERT INTO residence (pid, municipality, district, moved_in, moved_out)
 SELECT m.pid, (SELECT code FROM munis WHERE lo <= m.u2 ORDER BY lo DESC LIMIT 1), NULL, m.moved, NULL
 FROM moves m WHERE m.moved > m.born_in;
 UPDATE residence SET district = CASE WHEN random() < 0.03 THEN NULL ELSE '46010' || CAST(1 + CAST(floor(random() * 8) AS INTEGER) AS VARCHAR) END
 WHERE municipality = '4601';
-INSERT INTO gp_contact
+INSERT INTO gp_contact (pid, municipality, contact_date, icpc2, service, contact_type)
 SELECT 1 + CAST(floor(random() * %[2]d) AS INTEGER) - 1, '4601', DATE '2014-01-01' + CAST(floor(random() * 4018) AS INTEGER),
        (['P76', 'P74', 'L03', 'L84', 'T90', 'R95', 'R96', 'R74', 'R78', 'R81', 'L72', 'L75', 'A04', 'K86'])[1 + CAST(floor(random() * 14) AS INTEGER)],
        CASE WHEN random() < 0.2 THEN 'emergency' ELSE 'gp' END, 'consultation'
 FROM range(%[2]d * 8) t(i);
-INSERT INTO growth
+INSERT INTO growth (pid, municipality, check_type, measured_on, height_cm, weight_kg)
 SELECT pid, '4601', 'grade3', make_date(birth_year + 8, 9, 1) + CAST(floor(random() * 240) AS INTEGER),
        120 + random() * 25, 20 + random() * 22
 FROM person WHERE birth_year BETWEEN 2004 AND 2016 AND random() < 0.9;
-INSERT INTO vaccination
+INSERT INTO vaccination (pid, municipality, vaccine, dose, vaccinated_on)
 SELECT pid, '4601', 'MMR', 1, make_date(birth_year, birth_month, 1) + CAST(300 + floor(random() * 600) AS INTEGER)
 FROM person WHERE birth_year >= 2000 AND random() < 0.95;
-INSERT INTO vaccination
+INSERT INTO vaccination (pid, municipality, vaccine, dose, vaccinated_on)
 SELECT pid, '4601', 'HPV', d, make_date(birth_year, birth_month, 1) + CAST(4300 + d * 150 + floor(random() * 1800) AS INTEGER)
 FROM person, range(1, 3) r(d) WHERE birth_year >= 1997 AND random() < 0.85;
-INSERT INTO care_decision
+INSERT INTO care_decision (pid, municipality, service_type, decision_start, decision_end)
 SELECT pid, '4601', (['home_nursing', 'practical_assistance', 'long_term_nursing_home', 'safety_alarm'])[1 + CAST(floor(random() * 4) AS INTEGER)],
        make_date(2013 + CAST(floor(random() * 12) AS INTEGER), 1 + CAST(floor(random() * 12) AS INTEGER), 1),
        CASE WHEN random() < 0.5 THEN DATE '2025-06-30' - CAST(floor(random() * 2500) AS INTEGER) END

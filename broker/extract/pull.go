@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -56,8 +57,16 @@ type Options struct {
 	// Actor is who asked for the pull ("system" for the schedule).
 	Actor string
 	// SourceName is the configured source's name (the sources file); empty
-	// for a one-off pull from the command line.
+	// for a one-off pull from the command line. A pull replaces or updates
+	// only the rows of its source; the registry, the no-op check and the
+	// high-water mark are per source.
 	SourceName string
+	// Datasets, if set, limits the pull to these datasets of the source
+	// (a source that provides only some); the others' rows stay as they are.
+	Datasets []Dataset
+	// Full makes an incremental source export everything and replace its
+	// rows, as on its first pull.
+	Full bool
 	// beforeCommit lets tests inject a failure at the last moment.
 	beforeCommit func(ctx context.Context, tx *sql.Tx) error
 }
@@ -73,7 +82,9 @@ type FileResult struct {
 // Result says what a pull did.
 type Result struct {
 	ExtractID   int64
-	Unchanged   bool // the same files were already loaded; nothing was done
+	Unchanged   bool   // the same files were already loaded; nothing was done
+	Incremental bool   // a change set upserted by record id, not a full snapshot
+	Mark        string // the source's high-water mark after this pull
 	Files       []FileResult
 	RowsRead    int64
 	Loaded      int64
@@ -81,11 +92,15 @@ type Result struct {
 	Duration    time.Duration
 }
 
-// Pull reads src, validates and pseudonymises every record and replaces
-// the pulled tables with the result in one transaction. Pulling files
-// that were already loaded is a no-op (Result.Unchanged). A failed pull
-// leaves the previous data as it was and is recorded in the extract
-// registry with its reason.
+// Pull reads src, validates and pseudonymises every record and loads the
+// result as the rows of the source opt.SourceName, in one transaction: a
+// full snapshot replaces the source's rows of the datasets it provides; a
+// change set of an IncrementalSource (every pull after its first) replaces
+// only the rows of the records it carries. Other sources' rows and other
+// datasets stay. Pulling parts that were already loaded is a no-op
+// (Result.Unchanged). A failed pull leaves the previous data as it was and
+// is recorded in the extract registry with its reason; so is a pull the
+// broker was killed in, when the source is next pulled.
 func Pull(ctx context.Context, db *store.DB, src Source, opt Options) (Result, error) {
 	if len(opt.Key) < 32 {
 		return Result{}, errors.New("pull: pseudonymisation key missing or shorter than 32 bytes")
@@ -95,30 +110,72 @@ func Pull(ctx context.Context, db *store.DB, src Source, opt Options) (Result, e
 		now = time.Now
 	}
 	started := now()
-	parts, err := src.Parts(ctx)
+	st, err := ReadSourceState(ctx, db, opt.SourceName)
 	if err != nil {
 		return Result{}, err
 	}
-	fp := fingerprint(parts)
-	var lastID int64
-	var lastFP string
-	err = db.QueryRowContext(ctx, `SELECT id, fingerprint FROM extract WHERE status = 'loaded' ORDER BY id DESC LIMIT 1`).Scan(&lastID, &lastFP)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Result{}, fmt.Errorf("read extract registry: %w", err)
-	}
-	if lastFP == fp {
-		return Result{ExtractID: lastID, Unchanged: true, Duration: now().Sub(started)}, nil
-	}
-	if _, err := db.ExecContext(ctx, `UPDATE extract SET status = 'failed', finished_at = ?, message = 'interrupted: the broker stopped during the pull' WHERE status = 'running'`, started); err != nil {
+	// Whatever pull of this source was running when the broker stopped
+	// never committed: its data are not there, and the registry says so.
+	if _, err := db.ExecContext(ctx, `UPDATE extract SET status = 'failed', finished_at = ?, message = 'interrupted: the broker stopped during the pull'
+		WHERE status = 'running' AND coalesce(source_name, '') = ?`, started, opt.SourceName); err != nil {
 		return Result{}, fmt.Errorf("update extract registry: %w", err)
 	}
+	inc, _ := src.(IncrementalSource)
+	keyed, _ := src.(KeyedSource)
+	since := ""
+	if inc != nil && !opt.Full && st.LoadedID != 0 && st.Mark != "" && st.Rows != nil && len(st.Rows) > 0 {
+		since = st.Mark
+	}
+	var parts []Part
+	for {
+		if inc != nil {
+			if err := inc.SetSince(since); err != nil {
+				return Result{}, err
+			}
+		}
+		parts, err = src.Parts(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		if len(opt.Datasets) > 0 {
+			parts = slices.DeleteFunc(parts, func(p Part) bool { return !slices.Contains(opt.Datasets, p.Dataset) })
+		}
+		if len(parts) == 0 {
+			return Result{}, fmt.Errorf("source %s provides no dataset to pull", src.Location())
+		}
+		// A change set holds only what changed in the datasets loaded
+		// before: a dataset the source did not provide then needs a full
+		// export first.
+		if since != "" && !sameDatasets(parts, st.Datasets) {
+			since = ""
+			continue
+		}
+		break
+	}
+	incremental := since != ""
+	mode := "full"
+	if incremental {
+		mode = "incremental"
+	}
+	mark := ""
+	if inc != nil {
+		mark = inc.Mark()
+	}
+	fp := fingerprint(parts)
+	if st.LoadedID != 0 && st.Fingerprint == fp && st.Mode == mode || incremental && emptyParts(parts) {
+		if r, ok := src.(Resumable); ok {
+			r.Done()
+		}
+		return Result{ExtractID: st.LoadedID, Unchanged: true, Duration: now().Sub(started)}, nil
+	}
 	var id int64
-	if err := db.QueryRowContext(ctx, `INSERT INTO extract (source, connector, fingerprint, status, started_at) VALUES (?, ?, ?, 'running', ?) RETURNING id`,
-		src.Location(), src.Kind(), fp, started).Scan(&id); err != nil {
+	if err := db.QueryRowContext(ctx, `INSERT INTO extract (source, connector, fingerprint, status, started_at, source_name, mode, mark, datasets)
+		VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?) RETURNING id`,
+		src.Location(), src.Kind(), fp, started, opt.SourceName, mode, mark, datasetList(parts)).Scan(&id); err != nil {
 		return Result{}, fmt.Errorf("register extract: %w", err)
 	}
-	res, err := load(ctx, db, src, parts, id, now, opt)
-	res.ExtractID = id
+	res, err := load(ctx, db, src, parts, id, now, opt, keyed, incremental)
+	res.ExtractID, res.Incremental, res.Mark = id, incremental, mark
 	res.Duration = now().Sub(started)
 	if err != nil {
 		// The pull's own context may be the reason it failed; the failure
@@ -136,7 +193,41 @@ func Pull(ctx context.Context, db *store.DB, src Source, opt Options) (Result, e
 		}
 		return res, err
 	}
+	if r, ok := src.(Resumable); ok {
+		if err := r.Done(); err != nil {
+			slog.Warn("pull: spool not removed", "extract", id, "err", err)
+		}
+	}
 	return res, nil
+}
+
+func sameDatasets(parts []Part, loaded []Dataset) bool {
+	if len(parts) != len(loaded) {
+		return false
+	}
+	for _, p := range parts {
+		if !slices.Contains(loaded, p.Dataset) {
+			return false
+		}
+	}
+	return true
+}
+
+func emptyParts(parts []Part) bool {
+	for _, p := range parts {
+		if p.Bytes > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func datasetList(parts []Part) string {
+	var ds []string
+	for _, p := range parts {
+		ds = append(ds, string(p.Dataset))
+	}
+	return strings.Join(ds, ",")
 }
 
 func fingerprint(parts []Part) string {
@@ -149,7 +240,7 @@ func fingerprint(parts []Part) string {
 	return hex.EncodeToString(h[:])
 }
 
-func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64, now func() time.Time, opt Options) (Result, error) {
+func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64, now func() time.Time, opt Options, keyed KeyedSource, incremental bool) (Result, error) {
 	res := Result{}
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -159,6 +250,7 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 	// The working tables are temporary to this connection; drop them
 	// however the pull ends, since the pool keeps the connection alive.
 	defer conn.ExecContext(context.WithoutCancel(ctx), sqlFile("load.sql", "cleanup"))
+	defer dropRecordIDs(context.WithoutCancel(ctx), conn)
 	if _, err := conn.ExecContext(ctx, sqlFile("prepare.sql", "")); err != nil {
 		return res, fmt.Errorf("prepare pull: %w", err)
 	}
@@ -186,8 +278,28 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 		if err := loadRaw(ctx, conn, src, p); err != nil {
 			return res, err
 		}
+		if keyed != nil {
+			if err := loadRecordIDs(ctx, conn, keyed, p); err != nil {
+				return res, err
+			}
+		}
 		done += p.Bytes / 2
 		progress(done)
+		testHook("raw " + string(p.Dataset))
+	}
+	// The datasets the source does not provide are staged empty, so that
+	// every later stage finds its tables; they are not loaded.
+	for _, l := range Layouts {
+		if !slices.ContainsFunc(parts, func(p Part) bool { return p.Dataset == l.Dataset }) {
+			if err := loadRaw(ctx, conn, emptySource{}, Part{Dataset: l.Dataset, Name: "none"}); err != nil {
+				return res, err
+			}
+		}
+	}
+	if incremental && keyed != nil && slices.ContainsFunc(parts, func(p Part) bool { return p.Dataset == GPContact }) {
+		if _, err := conn.ExecContext(ctx, sqlFile("merge.sql", "keep diagnoses"), opt.SourceName); err != nil {
+			return res, fmt.Errorf("keep the diagnoses of changed contacts: %w", err)
+		}
 	}
 	// From here on every row carries its line, so DuckDB may reorder rows
 	// freely: that lets it build the working tables in parallel.
@@ -203,8 +315,21 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 	if ps.Collisions > 0 {
 		return res, fmt.Errorf("pull refused: %d pseudonym collisions between distinct identities; rotate to a new key", ps.Collisions)
 	}
-	// Stage 3: every row checked in SQL against the code lists and rules.
-	for _, p := range parts {
+	if incremental {
+		if _, err := conn.ExecContext(ctx, sqlFile("merge.sql", "resolve patients"), opt.SourceName); err != nil {
+			return res, fmt.Errorf("resolve the patients of a change set: %w", err)
+		}
+		if _, err := conn.ExecContext(ctx, sqlFile("merge.sql", "unresolved patients")); err != nil {
+			return res, fmt.Errorf("resolve the patients of a change set: %w", err)
+		}
+	}
+	// Stage 3: every row checked in SQL against the code lists and rules
+	// (the empty stand-ins too: the duplicate search reads every table).
+	for _, l := range Layouts {
+		p := Part{Dataset: l.Dataset, Name: l.File}
+		if i := slices.IndexFunc(parts, func(p Part) bool { return p.Dataset == l.Dataset }); i >= 0 {
+			p = parts[i]
+		}
 		if _, err := conn.ExecContext(ctx, sqlFile("check.sql", string(p.Dataset))); err != nil {
 			return res, fmt.Errorf("validate %s: %w", p.Name, err)
 		}
@@ -240,10 +365,14 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 		return res, fmt.Errorf("begin load: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, sqlFile("load.sql", "replace")); err != nil {
-		return res, fmt.Errorf("load pulled tables: %w", err)
+	if err := checkPopulationOwner(ctx, tx, parts, opt.SourceName); err != nil {
+		return res, err
 	}
-	slog.Debug("pull stage replaced", "elapsed", time.Since(stageStart))
+	if err := merge(ctx, tx, parts, opt.SourceName, keyed != nil, incremental); err != nil {
+		return res, err
+	}
+	slog.Debug("pull stage merged", "elapsed", time.Since(stageStart))
+	testHook("merged")
 	for _, f := range res.Files {
 		chk := "chk_" + string(f.Dataset)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine (extract_id, dataset, file, line, field, reason)
@@ -274,6 +403,7 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 		}
 	}
 	slog.Debug("pull stage recorded", "elapsed", time.Since(stageStart))
+	testHook("commit")
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("commit pull: %w", err)
 	}

@@ -34,20 +34,20 @@ func eventFixture(t *testing.T) *Service {
 	}
 	for pid := 1; pid <= 112; pid++ {
 		for range rng.IntN(12) {
-			exec(`INSERT INTO gp_contact VALUES (?, '4601', CAST(? AS DATE), ?, ?, ?)`, pid, date(), pick("icpc2_chapter")+"01", pick("service"), pick("contact_type"))
+			exec(`INSERT INTO gp_contact (pid, municipality, contact_date, icpc2, service, contact_type) VALUES (?, '4601', CAST(? AS DATE), ?, ?, ?)`, pid, date(), pick("icpc2_chapter")+"01", pick("service"), pick("contact_type"))
 		}
 		for range rng.IntN(4) {
-			exec(`INSERT INTO vaccination VALUES (?, '4601', ?, ?, CAST(? AS DATE))`, pid, pick("vaccine"), 1+rng.IntN(3), date())
+			exec(`INSERT INTO vaccination (pid, municipality, vaccine, dose, vaccinated_on) VALUES (?, '4601', ?, ?, CAST(? AS DATE))`, pid, pick("vaccine"), 1+rng.IntN(3), date())
 		}
 		for range rng.IntN(3) {
-			exec(`INSERT INTO growth VALUES (?, '4601', ?, CAST(? AS DATE), 100, 20)`, pid, pick("check_type"), date())
+			exec(`INSERT INTO growth (pid, municipality, check_type, measured_on, height_cm, weight_kg) VALUES (?, '4601', ?, CAST(? AS DATE), 100, 20)`, pid, pick("check_type"), date())
 		}
 		for range rng.IntN(3) {
 			start := date()
 			if rng.IntN(2) == 0 {
-				exec(`INSERT INTO care_decision VALUES (?, '4601', ?, CAST(? AS DATE), NULL)`, pid, pick("care_service"), start)
+				exec(`INSERT INTO care_decision (pid, municipality, service_type, decision_start, decision_end) VALUES (?, '4601', ?, CAST(? AS DATE), NULL)`, pid, pick("care_service"), start)
 			} else {
-				exec(`INSERT INTO care_decision VALUES (?, '4601', ?, CAST(? AS DATE), CAST(? AS DATE) + CAST(? AS INTEGER))`, pid, pick("care_service"), start, start, rng.IntN(900))
+				exec(`INSERT INTO care_decision (pid, municipality, service_type, decision_start, decision_end) VALUES (?, '4601', ?, CAST(? AS DATE), CAST(? AS DATE) + CAST(? AS INTEGER))`, pid, pick("care_service"), start, start, rng.IntN(900))
 			}
 		}
 	}
@@ -159,7 +159,7 @@ func TestAnUnknownCodeCountsAlikeFromTheIndexAndTheJoin(t *testing.T) {
 	s := fixture(t, map[string]int{"4621": 10})
 	ctx := context.Background()
 	for pid, icpc2 := range map[int]string{1: "Q01", 2: "A01", 3: "Q02"} {
-		if _, err := s.DB.ExecContext(ctx, `INSERT INTO gp_contact VALUES (?, '4621', DATE '2024-03-01', ?, 'gp', 'consultation')`, pid, icpc2); err != nil {
+		if _, err := s.DB.ExecContext(ctx, `INSERT INTO gp_contact (pid, municipality, contact_date, icpc2, service, contact_type) VALUES (?, '4621', DATE '2024-03-01', ?, 'gp', 'consultation')`, pid, icpc2); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -43,8 +43,8 @@ func fixture(t *testing.T, people map[string]int) *Service {
 		for i := 0; i < n; i++ {
 			pid++
 			sex := []string{"M", "F"}[i%2]
-			exec(`INSERT INTO person VALUES (?, 1980, 1, ?, NULL, ?)`, pid, sex, pid*7919)
-			exec(`INSERT INTO residence VALUES (?, ?, ?, DATE '2000-01-01', NULL)`, pid, muni, district)
+			exec(`INSERT INTO person (pid, birth_year, birth_month, sex, death_month, record_key) VALUES (?, 1980, 1, ?, NULL, ?)`, pid, sex, pid*7919)
+			exec(`INSERT INTO residence (pid, municipality, district, moved_in, moved_out) VALUES (?, ?, ?, DATE '2000-01-01', NULL)`, pid, muni, district)
 		}
 	}
 	engine, err := policies.LoadEmbedded(ctx)

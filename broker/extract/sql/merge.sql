@@ -1,0 +1,106 @@
+-- Loading the checked rows of one source into the pulled tables, inside
+-- the pull's transaction: either all of it becomes visible or none.
+--
+-- Every statement is one dataset's and binds the source's name (?). A
+-- full snapshot first deletes the source's rows of the dataset ("clear");
+-- a change set deletes only the rows of the records it carries again
+-- ("forget": changed, now skipped or now failing records alike) and then
+-- inserts the clean rows ("insert"). Rows of other sources stay.
+--
+-- {rid} and {join} are filled in by merge.go: for a source with record
+-- ids, the id of each row's record from rid_<dataset> (line → id, loaded
+-- from the source's RecordIDs), else NULL and nothing to join. Duplicates
+-- are removed with an explicit anti-join on the line (see load.sql).
+
+-- name: clear population
+DELETE FROM residence WHERE src = ?;
+-- name: clear person
+DELETE FROM person WHERE src = ?;
+-- name: clear growth
+DELETE FROM growth WHERE src = ?;
+-- name: clear vaccination
+DELETE FROM vaccination WHERE src = ?;
+-- name: clear gp_contact
+DELETE FROM gp_contact WHERE src = ?;
+-- name: clear care
+DELETE FROM care_decision WHERE src = ?;
+
+-- name: forget population
+DELETE FROM residence WHERE src = ? AND rid IN (SELECT rid FROM rid_population);
+-- name: forget growth
+DELETE FROM growth WHERE src = ? AND rid IN (SELECT rid FROM rid_growth);
+-- name: forget vaccination
+DELETE FROM vaccination WHERE src = ? AND rid IN (SELECT rid FROM rid_vaccination);
+-- name: forget gp_contact
+DELETE FROM gp_contact WHERE src = ? AND rid IN (SELECT rid FROM rid_gp_contact);
+-- name: forget care
+DELETE FROM care_decision WHERE src = ? AND rid IN (SELECT rid FROM rid_care);
+
+-- name: forget person
+-- A person is derived from their population records: the persons a change
+-- set carries are derived again, and a person none of whose records is
+-- left (their record now names someone else, or fails) goes.
+DELETE FROM person WHERE src = ? AND (pid IN (SELECT pid FROM chk_population WHERE problem IS NULL)
+    OR pid NOT IN (SELECT pid FROM residence WHERE src = ?));
+
+-- name: insert person
+INSERT INTO person (pid, birth_year, birth_month, sex, death_month, record_key, src, rid)
+SELECT pid, any_value(birth_year), any_value(birth_month), any_value(sex), max(death_month), any_value(record_key), ?, NULL
+FROM chk_population WHERE problem IS NULL GROUP BY pid;
+
+-- name: insert population
+INSERT INTO residence (pid, municipality, district, moved_in, moved_out, src, rid)
+SELECT c.pid, c.municipality, c.district, c.moved_in, c.moved_out, ?, {rid} FROM chk_population c {join}
+ANTI JOIN (SELECT line FROM dup WHERE dataset = 'population') d ON d.line = c.line
+WHERE c.problem IS NULL
+ORDER BY c.pid, c.moved_in;
+
+-- name: insert growth
+INSERT INTO growth (pid, municipality, check_type, measured_on, height_cm, weight_kg, src, rid)
+SELECT c.pid, c.municipality, c.check_type, c.measured_on, c.height_cm, c.weight_kg, ?, {rid} FROM chk_growth c {join}
+ANTI JOIN (SELECT line FROM dup WHERE dataset = 'growth') d ON d.line = c.line
+WHERE c.problem IS NULL;
+
+-- name: insert vaccination
+INSERT INTO vaccination (pid, municipality, vaccine, dose, vaccinated_on, src, rid)
+SELECT c.pid, c.municipality, c.vaccine, c.dose, c.vaccinated_on, ?, {rid} FROM chk_vaccination c {join}
+ANTI JOIN (SELECT line FROM dup WHERE dataset = 'vaccination') d ON d.line = c.line
+WHERE c.problem IS NULL;
+
+-- name: insert gp_contact
+INSERT INTO gp_contact (pid, municipality, contact_date, icpc2, service, contact_type, src, rid)
+SELECT c.pid, c.municipality, c.contact_date, c.icpc2, c.service, c.contact_type, ?, {rid} FROM chk_gp_contact c {join}
+ANTI JOIN (SELECT line FROM dup WHERE dataset = 'gp_contact') d ON d.line = c.line
+WHERE c.problem IS NULL;
+
+-- name: insert care
+INSERT INTO care_decision (pid, municipality, service_type, decision_start, decision_end, src, rid)
+SELECT c.pid, c.municipality, c.service_type, c.decision_start, c.decision_end, ?, {rid} FROM chk_care c {join}
+ANTI JOIN (SELECT line FROM dup WHERE dataset = 'care') d ON d.line = c.line
+WHERE c.problem IS NULL;
+
+-- name: population owner
+-- One row per person: the population can come from one source only.
+SELECT src FROM person WHERE src <> ? LIMIT 1;
+
+-- name: resolve patients
+-- A change set's records may refer to a Patient that did not change (so
+-- is not in it) as "fhir-patient:<id>": the person the source's earlier
+-- population records of that Patient gave stands in for the identity.
+-- The birth date is known to the month only: the first of the month.
+UPDATE ident SET pid = p.pid, problem = NULL, birth = make_date(p.birth_year, p.birth_month, 1),
+       male = p.sex = 'M', record_key = p.record_key
+FROM (SELECT DISTINCT r.rid, p.pid, p.birth_year, p.birth_month, p.sex, p.record_key
+      FROM residence r JOIN person p ON p.pid = r.pid AND p.src = r.src WHERE r.src = ?) p
+WHERE ident.fnr = 'fhir-patient:' || p.rid;
+
+-- name: unresolved patients
+UPDATE ident SET pid = NULL, problem = 'refers to a Patient the source has not exported'
+WHERE fnr LIKE 'fhir-patient:%' AND pid IS NULL;
+
+-- name: keep diagnoses
+-- An Encounter that changed without its Condition keeps the diagnosis its
+-- earlier version was loaded with.
+UPDATE raw_gp_contact SET icpc2 = g.icpc2
+FROM rid_gp_contact r, gp_contact g
+WHERE raw_gp_contact.line = r.line AND g.src = ? AND g.rid = r.rid AND raw_gp_contact.icpc2 IS NULL;
