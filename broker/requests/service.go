@@ -107,10 +107,10 @@ func LatestExtract(ctx context.Context, db *store.DB) (int64, error) {
 	return id.Int64, nil
 }
 
-// Submit validates spec, asks the policy, and acts on its decision: a
-// denied request is stored with every reason, a request for review waits
-// in the privacy officer's queue, and an allowed one is released at once.
-func (s *Service) Submit(ctx context.Context, u User, spec Spec) (Request, error) {
+// policyInput validates spec and builds the policy's input for u asking
+// for it now: the one place Submit and Preview take it from, so that a
+// preview is the decision the request would get.
+func (s *Service) policyInput(ctx context.Context, u User, spec Spec) (policies.Input, Spec, int64, error) {
 	var action string
 	switch u.Role {
 	case RoleResearcher:
@@ -118,29 +118,29 @@ func (s *Service) Submit(ctx context.Context, u User, spec Spec) (Request, error
 	case RoleCoordinator:
 		action = policies.ActionGovernanceRequest
 	default:
-		return Request{}, fmt.Errorf("%w: a %s cannot request tables", ErrForbidden, u.Role)
+		return policies.Input{}, Spec{}, 0, fmt.Errorf("%w: a %s cannot request tables", ErrForbidden, u.Role)
 	}
 	spec, err := spec.Validate()
 	if err != nil {
-		return Request{}, err
+		return policies.Input{}, Spec{}, 0, err
 	}
 	project, err := s.Projects(ctx, spec.Project)
 	if errors.Is(err, ErrNotFound) {
-		return Request{}, &InputError{Field: "project", Problem: fmt.Sprintf("there is no project %d", spec.Project)}
+		return policies.Input{}, Spec{}, 0, &InputError{Field: "project", Problem: fmt.Sprintf("there is no project %d", spec.Project)}
 	}
 	if err != nil {
-		return Request{}, fmt.Errorf("read project %d: %w", spec.Project, err)
+		return policies.Input{}, Spec{}, 0, fmt.Errorf("read project %d: %w", spec.Project, err)
 	}
 	extractID, err := LatestExtract(ctx, s.DB)
 	if err != nil {
-		return Request{}, err
+		return policies.Input{}, Spec{}, 0, err
 	}
 	if extractID == 0 {
-		return Request{}, ErrNoExtract
+		return policies.Input{}, Spec{}, 0, ErrNoExtract
 	}
 	releases, err := s.releaseTimes(ctx, project.ID)
 	if err != nil {
-		return Request{}, err
+		return policies.Input{}, Spec{}, 0, err
 	}
 	now := s.now()
 	filters := map[string][]string{}
@@ -162,6 +162,18 @@ func (s *Service) Submit(ctx context.Context, u User, spec Spec) (Request, error
 		Project: &project,
 		Context: policies.Context{Time: now, Releases: releases},
 	}
+	return in, spec, extractID, nil
+}
+
+// Submit validates spec, asks the policy, and acts on its decision: a
+// denied request is stored with every reason, a request for review waits
+// in the privacy officer's queue, and an allowed one is released at once.
+func (s *Service) Submit(ctx context.Context, u User, spec Spec) (Request, error) {
+	in, spec, extractID, err := s.policyInput(ctx, u, spec)
+	if err != nil {
+		return Request{}, err
+	}
+	now := in.Context.Time
 	// The decision is logged in the audit chain in a transaction of its
 	// own; taking it under this service's write lock keeps it from racing
 	// the service's own audited writes for the chain's head.
