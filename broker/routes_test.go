@@ -39,10 +39,16 @@ var accessMatrix = []struct {
 	{"GET", "/api/v1/policies/decisions", [7]int{401, 401, 403, 403, 200, 403, 200}},
 	{"POST", "/api/v1/policies/what-if", [7]int{401, 401, 403, 403, 200, 403, 200}},
 	{"GET", "/api/v1/audit/status", [7]int{401, 401, 403, 403, 200, 403, 200}},
+	{"GET", "/api/v1/sources", [7]int{401, 401, 403, 403, 200, 403, 200}},
+	{"GET", "/api/v1/sources/{name}", [7]int{401, 401, 403, 403, 200, 403, 200}},
+	{"POST", "/api/v1/sources/{name}/pull", [7]int{401, 401, 403, 403, 403, 403, 202}},
+	{"GET", "/api/v1/extracts", [7]int{401, 401, 403, 403, 200, 403, 200}},
+	{"GET", "/api/v1/extracts/{id}", [7]int{401, 401, 403, 403, 200, 403, 200}},
 }
 
 func TestEveryRouteAnswersEveryRoleAsTheMatrixSays(t *testing.T) {
 	e := newEnv(t, template)
+	withSources(t, e, "sources:\n  - {name: matrix-drop, kind: filedrop, folder: /nonexistent, datasets: [care]}\n")
 	released := e.submit("researcher", e.spec("population", []string{"sex"}, nil, 2024, 2024))
 	toApprove := e.submit("researcher", e.spec("gp_contact", []string{"icpc2_chapter"}, nil, 2024, 2024))
 	toReject := e.submit("researcher", e.spec("gp_contact", []string{"icpc2_chapter", "sex"}, nil, 2024, 2024))
@@ -57,6 +63,7 @@ func TestEveryRouteAnswersEveryRoleAsTheMatrixSays(t *testing.T) {
 		"/api/v1/releases/{id}":          released.ReleaseID,
 		"/api/v1/releases/{id}/meta":     released.ReleaseID,
 		"/api/v1/indicators/{id}/values": "mmr_age2",
+		"/api/v1/extracts/{id}":          "1",
 	}
 	bodies := map[string]any{
 		"/api/v1/requests":              nil, // per role below
@@ -69,6 +76,7 @@ func TestEveryRouteAnswersEveryRoleAsTheMatrixSays(t *testing.T) {
 	for _, row := range accessMatrix {
 		covered[row.method+" "+row.pattern] = true
 		path := strings.Replace(row.pattern, "{id}", ids[row.pattern], 1)
+		path = strings.Replace(path, "{name}", "matrix-drop", 1)
 		for i, caller := range callers {
 			body := bodies[row.pattern]
 			if row.pattern == "/api/v1/requests" {

@@ -23,12 +23,12 @@ func Check(ctx context.Context, s *Source, opt BuildOptions) (string, error) {
 	if s.Kind == FileDrop {
 		return checkFolder(s)
 	}
-	b, err := Build(s, opt)
+	src, close, err := Build(s, opt)
 	if err != nil {
 		return "", err
 	}
-	defer b.Close()
-	c, ok := b.conn.(checker)
+	defer close()
+	c, ok := src.(checker)
 	if !ok {
 		return "", fmt.Errorf("source %q: the %s connector cannot be checked without pulling", s.Name, s.Kind)
 	}

@@ -67,11 +67,12 @@ type Source struct {
 	// Schedule says when the source is pulled; the zero Schedule means
 	// only on request.
 	Schedule Schedule
-	// Incremental asks only for what changed since the last loaded pull
-	// (FHIR _since, the sql @since parameter); Since is where the first
-	// pull starts (zero: everything).
+	// Incremental (fhir only, on by default) asks only for what changed
+	// after the source's high-water mark — the transactionTime of its last
+	// loaded export, kept in the extract registry with the data — and
+	// upserts it by resource id; off, every pull is a full export that
+	// replaces the source's rows.
 	Incremental bool
-	Since       time.Time
 	// Timeout bounds one pull, from the first request to the commit.
 	Timeout time.Duration
 	// Retry bounds the retries of a failed scheduled pull.
@@ -266,11 +267,11 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // fields a source may have, so that a typo is named as one.
 var sourceFields = []string{"name", "kind", "folder", "base_url", "group", "client_id", "key_id", "private_key_file",
 	"token_url", "scope", "dsn", "dsn_env", "password_file", "statement_timeout", "datasets", "schedule",
-	"incremental", "since", "timeout", "retry"}
+	"incremental", "timeout", "retry"}
 
 // kindFields are the fields that only one kind may have.
 var kindFields = map[string]Kind{"folder": FileDrop, "base_url": FHIR, "group": FHIR, "client_id": FHIR, "key_id": FHIR,
-	"private_key_file": FHIR, "token_url": FHIR, "scope": FHIR, "dsn": SQL, "dsn_env": SQL, "password_file": SQL, "statement_timeout": SQL}
+	"private_key_file": FHIR, "token_url": FHIR, "scope": FHIR, "dsn": SQL, "dsn_env": SQL, "password_file": SQL, "statement_timeout": SQL, "incremental": FHIR}
 
 func (p *parser) source(n *yaml.Node) *Source {
 	if n.Kind != yaml.MappingNode {
@@ -362,8 +363,6 @@ func (p *parser) source(n *yaml.Node) *Source {
 			if err := v.Decode(&s.Incremental); err != nil || v.Kind != yaml.ScalarNode {
 				bad(v, "incremental", fmt.Sprintf("%q must be true or false", v.Value))
 			}
-		case "since":
-			s.Since = p.date(s, v, k.Value)
 		case "schedule":
 			s.Schedule = p.schedule(s, v)
 		case "retry":
@@ -382,8 +381,12 @@ func (p *parser) source(n *yaml.Node) *Source {
 	case FileDrop:
 		need("folder", "the folder the extract is dropped in")
 	case FHIR:
+		if fields["incremental"] == nil {
+			s.Incremental = true
+		}
 		need("base_url", "the FHIR server's base URL")
 		need("client_id", "the broker's SMART client id")
+		need("key_id", "the id of the broker's key in the JWKS the server holds (kid)")
 		need("private_key_file", "the broker's private key (PEM) for SMART Backend Services")
 	case SQL:
 		switch {
@@ -488,16 +491,6 @@ func (p *parser) duration(s *Source, v *yaml.Node, field string) time.Duration {
 		return 0
 	}
 	return d
-}
-
-func (p *parser) date(s *Source, v *yaml.Node, field string) time.Time {
-	for _, layout := range []string{time.DateOnly, time.RFC3339} {
-		if t, err := time.ParseInLocation(layout, v.Value, oslo); err == nil {
-			return t
-		}
-	}
-	p.add(Problem{Line: v.Line, Source: s.Name, Field: field, Text: fmt.Sprintf("%q is not a date (2024-01-01) or a time (2024-01-01T00:00:00Z)", v.Value)})
-	return time.Time{}
 }
 
 // secretFile checks a credential file as ssh checks a private key: it must

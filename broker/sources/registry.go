@@ -16,9 +16,12 @@ import (
 // Extract is one pull in the registry.
 type Extract struct {
 	ID              int64      `json:"id"`
-	Source          string     `json:"source"`    // where it came from (no credentials)
-	Connector       string     `json:"connector"` // filedrop, fhir, sql
-	Status          string     `json:"status"`    // running, loaded, failed, unchanged
+	SourceName      string     `json:"source"`         // the configured source; "" for a one-off pull
+	Location        string     `json:"location"`       // where it came from (no credentials)
+	Connector       string     `json:"connector"`      // filedrop, fhir, sql
+	Mode            string     `json:"mode"`           // full or incremental
+	Mark            string     `json:"mark,omitempty"` // the source's high-water mark after the pull
+	Status          string     `json:"status"`         // running, loaded, failed, unchanged
 	StartedAt       time.Time  `json:"started_at"`
 	FinishedAt      *time.Time `json:"finished_at,omitempty"`
 	RowsRead        int64      `json:"rows_read"`
@@ -60,25 +63,23 @@ var Statuses = []string{"running", "loaded", "failed", "unchanged"}
 
 // ExtractFilter narrows ListExtracts.
 type ExtractFilter struct {
-	Locations []string // any of these sources (Source.Location); none: all
-	Status    string
-	Limit     int // default 50
+	Source *string // this configured source ("" for one-off pulls); nil: all
+	Status string
+	Limit  int // default 50
 }
 
 // ErrNoExtract is a registry id that does not exist.
 var ErrNoExtract = errors.New("no such extract")
 
-const extractColumns = `id, source, connector, status, started_at, finished_at, rows_read, rows_loaded, rows_quarantined, message`
+const extractColumns = `id, coalesce(source_name, ''), source, connector, coalesce(mode, 'full'), coalesce(mark, ''), status, started_at, finished_at, rows_read, rows_loaded, rows_quarantined, message`
 
 // ListExtracts returns the newest pulls first.
 func ListExtracts(ctx context.Context, db *sql.DB, f ExtractFilter) ([]Extract, error) {
 	var where []string
 	var args []any
-	if len(f.Locations) > 0 {
-		where = append(where, "source IN (?"+strings.Repeat(", ?", len(f.Locations)-1)+")")
-		for _, l := range f.Locations {
-			args = append(args, l)
-		}
+	if f.Source != nil {
+		where = append(where, "coalesce(source_name, '') = ?")
+		args = append(args, *f.Source)
 	}
 	if f.Status != "" {
 		where = append(where, "status = ?")
@@ -112,7 +113,7 @@ func ListExtracts(ctx context.Context, db *sql.DB, f ExtractFilter) ([]Extract, 
 func scanExtract(row interface{ Scan(...any) error }) (Extract, error) {
 	var e Extract
 	var fin sql.NullTime
-	if err := row.Scan(&e.ID, &e.Source, &e.Connector, &e.Status, &e.StartedAt, &fin, &e.RowsRead, &e.RowsLoaded, &e.RowsQuarantined, &e.Message); err != nil {
+	if err := row.Scan(&e.ID, &e.SourceName, &e.Location, &e.Connector, &e.Mode, &e.Mark, &e.Status, &e.StartedAt, &fin, &e.RowsRead, &e.RowsLoaded, &e.RowsQuarantined, &e.Message); err != nil {
 		return e, fmt.Errorf("read the extract registry: %w", err)
 	}
 	e.StartedAt = e.StartedAt.UTC()
@@ -169,7 +170,7 @@ func GetExtract(ctx context.Context, db *sql.DB, id int64) (ExtractDetail, error
 
 // LastPull is a source's newest pull in the registry, if any.
 func LastPull(ctx context.Context, db *sql.DB, s *Source) (*Extract, error) {
-	list, err := ListExtracts(ctx, db, ExtractFilter{Locations: []string{s.Location()}, Limit: 1})
+	list, err := ListExtracts(ctx, db, ExtractFilter{Source: &s.Name, Limit: 1})
 	if err != nil || len(list) == 0 {
 		return nil, err
 	}

@@ -2,12 +2,11 @@ package sources
 
 import (
 	"errors"
-	"time"
 
 	"github.com/kunnskapskommunen/folkekommune/broker/extract"
 )
 
 // buildSQL makes the SQL replica connector.
-func buildSQL(s *Source, dsn string, since time.Time, spool string) (extract.Source, func() error, error) {
+func buildSQL(s *Source, dsn string, spool string) (extract.Source, func() error, error) {
 	return nil, nil, errors.New("the sql connector is not in this build yet")
 }
