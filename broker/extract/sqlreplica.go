@@ -575,7 +575,7 @@ func (s *SQLReplica) spoolQuery(ctx context.Context, tx pgx.Tx, ds Dataset, q, p
 	}
 	schema := arrow.NewSchema(fields, nil)
 	w, err := pqarrow.NewFileWriter(schema, fh, parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(true),
+		parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(false),
 		parquet.WithCreatedBy("folkekommune sql replica spool")), pqarrow.DefaultWriterProps())
 	if err != nil {
 		return "", 0, fmt.Errorf("SQL replica spool: %w", err)

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,10 +48,9 @@ func testPostgres(t testing.TB) (owner, reader string) {
 	return owner, reader
 }
 
-// replica is one test's copy of a synthetic extract: as a file drop, and
-// loaded into its own schema of the PostgreSQL test database.
+// replica is a synthetic extract twice: as a file drop, and loaded into
+// its own schema of the PostgreSQL test database.
 type replica struct {
-	owner  *pgx.Conn
 	schema string
 	drop   string
 	// ownerDSN and readerDSN reach the schema's tables unqualified.
@@ -72,85 +72,154 @@ var replicaTables = []struct {
 	{synth.FileCare, "iplos_vedtak", []string{"fnr", "kommune", "tjeneste", "fra", "til"}, "ttttd"},
 }
 
-// newReplica loads a synthetic extract into a fresh schema.
+// sharedReplica is the replica the tests share (none of them changes
+// it): loaded by the first that needs it, dropped when the last one ends.
+var sharedReplica struct {
+	mu    sync.Mutex
+	users int
+	r     *replica
+	drop  func()
+	err   error
+}
+
+// useReplica returns the shared replica and runs the test in parallel
+// with the other tests that use it.
+func useReplica(t *testing.T) *replica {
+	t.Helper()
+	ownerDSN, readerDSN := testPostgres(t)
+	sr := &sharedReplica
+	sr.mu.Lock()
+	sr.users++
+	sr.mu.Unlock()
+	t.Cleanup(func() {
+		sr.mu.Lock()
+		defer sr.mu.Unlock()
+		if sr.users--; sr.users == 0 && sr.drop != nil {
+			sr.drop()
+			sr.r, sr.drop, sr.err = nil, nil, nil
+		}
+	})
+	t.Parallel()
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	if sr.r == nil && sr.err == nil {
+		sr.r, sr.drop, sr.err = loadReplica(synth.Options{Seed: 23, BadShare: 0.02, Scale: synth.Small}, ownerDSN, readerDSN)
+	}
+	if sr.err != nil {
+		t.Fatal(sr.err)
+	}
+	return sr.r
+}
+
+// newReplica loads a replica of its own (for the benchmark's scales).
 func newReplica(t testing.TB, opt synth.Options) *replica {
 	t.Helper()
 	ownerDSN, readerDSN := testPostgres(t)
 	if opt.Scale == "" {
 		opt.Scale = synth.Small
 	}
-	opt.Out = t.TempDir()
-	if _, err := synth.Generate(context.Background(), opt); err != nil {
-		t.Fatal(err)
-	}
-	r := &replica{drop: opt.Out}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, ownerDSN)
-	if err != nil {
-		t.Fatalf("connect to the test PostgreSQL: %v", err)
-	}
-	r.owner = conn
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	b := make([]byte, 6)
-	rand.Read(b)
-	r.schema = "fk_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+r.schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := conn.Exec(context.Background(), `DROP SCHEMA `+r.schema+` CASCADE`); err != nil {
-			t.Errorf("drop test schema: %v", err)
-		}
-	})
-	if _, err := conn.Exec(ctx, `SET search_path = `+r.schema); err != nil {
-		t.Fatal(err)
-	}
-	ddl, err := os.ReadFile("testdata/sqlreplica/schema.sql")
+	r, drop, err := loadReplica(opt, ownerDSN, readerDSN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, string(ddl)); err != nil {
-		t.Fatalf("create the replica's tables: %v", err)
-	}
-	for _, tbl := range replicaTables {
-		loadReplicaTable(t, conn, filepath.Join(r.drop, tbl.file+".csv"), tbl.table, tbl.cols, tbl.kinds)
-	}
-	if _, err := conn.Exec(ctx, `ANALYZE`); err != nil {
-		t.Fatal(err)
-	}
-	r.ownerDSN = withSearchPath(t, ownerDSN, r.schema)
-	r.readerDSN = withSearchPath(t, readerDSN, r.schema)
-	r.queries = replicaQueries(t)
+	t.Cleanup(drop)
 	return r
 }
 
-func withSearchPath(t testing.TB, dsn, schema string) string {
+// loadReplica generates a synthetic extract and loads it into a fresh
+// schema; drop removes both.
+func loadReplica(opt synth.Options, ownerDSN, readerDSN string) (_ *replica, drop func(), err error) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "sqlreplica-drop-")
+	if err != nil {
+		return nil, nil, err
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	r := &replica{drop: dir, schema: "fk_" + hex.EncodeToString(b)}
+	dropSchema := false
+	drop = func() {
+		os.RemoveAll(dir)
+		if dropSchema {
+			if conn, err := pgx.Connect(ctx, ownerDSN); err == nil {
+				conn.Exec(ctx, `DROP SCHEMA `+r.schema+` CASCADE`)
+				conn.Close(ctx)
+			}
+		}
+	}
+	defer func() {
+		if err != nil {
+			drop()
+		}
+	}()
+	opt.Out = dir
+	if _, err := synth.Generate(ctx, opt); err != nil {
+		return nil, nil, err
+	}
+	conn, err := pgx.Connect(ctx, ownerDSN)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to the test PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+r.schema); err != nil {
+		return nil, nil, err
+	}
+	dropSchema = true
+	if _, err := conn.Exec(ctx, `SET search_path = `+r.schema); err != nil {
+		return nil, nil, err
+	}
+	ddl, err := os.ReadFile("testdata/sqlreplica/schema.sql")
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.Exec(ctx, string(ddl)); err != nil {
+		return nil, nil, fmt.Errorf("create the replica's tables: %w", err)
+	}
+	for _, tbl := range replicaTables {
+		if err := loadReplicaTable(conn, filepath.Join(r.drop, tbl.file+".csv"), tbl.table, tbl.cols, tbl.kinds); err != nil {
+			return nil, nil, err
+		}
+	}
+	if _, err := conn.Exec(ctx, `ANALYZE`); err != nil {
+		return nil, nil, err
+	}
+	if r.ownerDSN, err = withSearchPath(ownerDSN, r.schema); err != nil {
+		return nil, nil, err
+	}
+	if r.readerDSN, err = withSearchPath(readerDSN, r.schema); err != nil {
+		return nil, nil, err
+	}
+	if r.queries, err = replicaQueries(); err != nil {
+		return nil, nil, err
+	}
+	return r, drop, nil
+}
+
+func withSearchPath(dsn, schema string) (string, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
-		t.Fatalf("FOLKEKOMMUNE_TEST_POSTGRES must be a postgres:// URL: %v", err)
+		return "", fmt.Errorf("FOLKEKOMMUNE_TEST_POSTGRES must be a postgres:// URL: %w", err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), nil
 }
 
 // loadReplicaTable copies one CSV file into table with pgx's CopyFrom,
 // typed as the replica keeps it; lopenr is the CSV line.
-func loadReplicaTable(t testing.TB, conn *pgx.Conn, path, table string, cols []string, kinds string) {
-	t.Helper()
+func loadReplicaTable(conn *pgx.Conn, path, table string, cols []string, kinds string) error {
 	fh, err := os.Open(path)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer fh.Close()
 	cr := csv.NewReader(fh)
 	if _, err := cr.Read(); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	line := int64(1)
 	row := make([]any, len(cols)+1)
-	var rerr error
 	n, err := conn.CopyFrom(context.Background(), pgx.Identifier{table}, append([]string{"lopenr"}, cols...),
 		pgx.CopyFromFunc(func() ([]any, error) {
 			rec, err := cr.Read()
@@ -173,8 +242,7 @@ func loadReplicaTable(t testing.TB, conn *pgx.Conn, path, table string, cols []s
 				case 'd':
 					d, err := time.Parse(time.DateOnly, f)
 					if err != nil {
-						rerr = fmt.Errorf("%s line %d: %s is not a date: the fixture would change the data", path, line, cols[i])
-						return nil, rerr
+						return nil, fmt.Errorf("%s line %d: %s is not a date: the fixture would change the data", path, line, cols[i])
 					}
 					row[i+1] = d
 				case 'n':
@@ -194,19 +262,31 @@ func loadReplicaTable(t testing.TB, conn *pgx.Conn, path, table string, cols []s
 			return row, nil
 		}))
 	if err != nil {
-		t.Fatalf("load %s into %s: %v", path, table, err)
+		return fmt.Errorf("load %s into %s: %w", path, table, err)
 	}
 	if n != line-1 {
-		t.Fatalf("loaded %d rows of %s, want %d", n, path, line-1)
+		return fmt.Errorf("loaded %d rows of %s, want %d", n, path, line-1)
 	}
+	return nil
+}
+
+// owner is a connection of the replica's owner for one test (a pgx.Conn
+// is not safe for concurrent use).
+func (r *replica) owner(t testing.TB) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), r.ownerDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
 }
 
 // replicaQueries reads testdata/sqlreplica/queries.sql.
-func replicaQueries(t testing.TB) map[Dataset]string {
-	t.Helper()
+func replicaQueries() (map[Dataset]string, error) {
 	b, err := os.ReadFile("testdata/sqlreplica/queries.sql")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	out := map[Dataset]string{}
 	sections := strings.Split(string(b), "\n-- dataset: ")
@@ -215,9 +295,9 @@ func replicaQueries(t testing.TB) map[Dataset]string {
 		out[Dataset(strings.TrimSpace(name))] = q
 	}
 	if len(out) != len(Layouts) {
-		t.Fatalf("queries.sql has %d queries, want %d", len(out), len(Layouts))
+		return nil, fmt.Errorf("queries.sql has %d queries, want %d", len(out), len(Layouts))
 	}
-	return out
+	return out, nil
 }
 
 func (r *replica) source(t testing.TB, opt SQLReplicaOptions) *SQLReplica {
@@ -237,13 +317,6 @@ func (r *replica) source(t testing.TB, opt SQLReplicaOptions) *SQLReplica {
 	}
 	t.Cleanup(func() { src.Close() })
 	return src
-}
-
-func (r *replica) exec(t testing.TB, q string, args ...any) {
-	t.Helper()
-	if _, err := r.owner.Exec(context.Background(), q, args...); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
 }
 
 func withQuery(base map[Dataset]string, ds Dataset, q string) map[Dataset]string {
@@ -284,7 +357,7 @@ func quarantineSummary(t testing.TB, db *store.DB) (string, int64) {
 }
 
 func TestSQLReplicaPullEqualsTheFileDropPullOfTheSameData(t *testing.T) {
-	r := newReplica(t, synth.Options{Seed: 23, BadShare: 0.02})
+	r := useReplica(t)
 	ctx := context.Background()
 
 	fileDB := openDB(t)
@@ -338,7 +411,7 @@ func TestSQLReplicaPullEqualsTheFileDropPullOfTheSameData(t *testing.T) {
 }
 
 func TestSQLReplicaRepullOfAnUnchangedReplicaIsANoOp(t *testing.T) {
-	r := newReplica(t, synth.Options{Seed: 24})
+	r := useReplica(t)
 	ctx := context.Background()
 	db := openDB(t)
 	first, err := Pull(ctx, db, r.source(t, SQLReplicaOptions{}), Options{Key: testKey})
@@ -366,8 +439,9 @@ func TestSQLReplicaRepullOfAnUnchangedReplicaIsANoOp(t *testing.T) {
 	}
 
 	// One changed value is a new extract.
-	r.exec(t, `UPDATE kuhr_kontakt SET diagnose = 'R74' WHERE lopenr = (SELECT min(lopenr) FROM kuhr_kontakt WHERE diagnose <> 'R74')`)
-	res, err := Pull(ctx, db, r.source(t, SQLReplicaOptions{}), Options{Key: testKey})
+	changed := withQuery(r.queries, GPContact, strings.Replace(r.queries[GPContact], "diagnose AS icpc2",
+		"CASE WHEN lopenr = 2 THEN CASE WHEN diagnose = 'R74' THEN 'R75' ELSE 'R74' END ELSE diagnose END AS icpc2", 1))
+	res, err := Pull(ctx, db, r.source(t, SQLReplicaOptions{Queries: changed}), Options{Key: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +451,7 @@ func TestSQLReplicaRepullOfAnUnchangedReplicaIsANoOp(t *testing.T) {
 }
 
 func TestSQLReplicaWrongColumnsStopThePullAndKeepThePreviousData(t *testing.T) {
-	r := newReplica(t, synth.Options{Seed: 25})
+	r := useReplica(t)
 	ctx := context.Background()
 	db := openDB(t)
 	if _, err := Pull(ctx, db, r.source(t, SQLReplicaOptions{}), Options{Key: testKey}); err != nil {
@@ -441,7 +515,7 @@ func dsnPassword(t testing.TB, dsn string) string {
 }
 
 func TestSQLReplicaStatementTimeoutStopsAQueryWithOneSentence(t *testing.T) {
-	r := newReplica(t, synth.Options{Seed: 26})
+	r := useReplica(t)
 	slow := `SELECT fnr AS fodselsnummer, kommune AS kommunenummer, tjeneste, fra AS vedtak_fra, til AS vedtak_til
 		FROM iplos_vedtak WHERE (SELECT true FROM pg_sleep(10))`
 	src := r.source(t, SQLReplicaOptions{StatementTimeout: 300 * time.Millisecond, Queries: map[Dataset]string{Care: slow}})
@@ -461,6 +535,7 @@ func TestSQLReplicaStatementTimeoutStopsAQueryWithOneSentence(t *testing.T) {
 
 func TestSQLReplicaConnectionErrorsAreOneSentenceWithoutThePassword(t *testing.T) {
 	_, readerDSN := testPostgres(t)
+	t.Parallel()
 	password := dsnPassword(t, readerDSN)
 	good, err := url.Parse(readerDSN)
 	if err != nil {
@@ -568,7 +643,7 @@ func TestSQLReplicaOptionsAreValidatedWithoutShowingThePassword(t *testing.T) {
 }
 
 func TestSQLReplicaQueriesRunInAReadOnlyTransaction(t *testing.T) {
-	r := newReplica(t, synth.Options{Seed: 27})
+	r := useReplica(t)
 	// The owner may write: the transaction, not the role, must stop it.
 	writing := `WITH ny AS (INSERT INTO iplos_vedtak (lopenr, fnr) VALUES (-1, 'x') RETURNING *)
 		SELECT fnr AS fodselsnummer, kommune AS kommunenummer, tjeneste, fra AS vedtak_fra, til AS vedtak_til FROM ny`
@@ -579,7 +654,7 @@ func TestSQLReplicaQueriesRunInAReadOnlyTransaction(t *testing.T) {
 		t.Errorf("error %v, want %q", err, want)
 	}
 	var n int64
-	if err := r.owner.QueryRow(context.Background(), `SELECT count(*) FROM iplos_vedtak WHERE lopenr = -1`).Scan(&n); err != nil || n != 0 {
+	if err := r.owner(t).QueryRow(context.Background(), `SELECT count(*) FROM iplos_vedtak WHERE lopenr = -1`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("the query wrote %d rows (%v)", n, err)
 	}
 	if err := src.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "tries to change data") {
@@ -614,40 +689,33 @@ func spooledRows(t *testing.T, src *SQLReplica, ds Dataset) [][]string {
 }
 
 func TestSQLReplicaBindsSinceAsAParameter(t *testing.T) {
-	r := newReplica(t, synth.Options{Seed: 28})
-	since := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	r.exec(t, `UPDATE kuhr_kontakt SET endret = $1 WHERE lopenr IN (2, 3, 5)`, since.Add(time.Second))
-	r.exec(t, `UPDATE kuhr_kontakt SET endret = $1 WHERE lopenr = 7`, since) // not after since
+	r := useReplica(t)
+	owner := r.owner(t)
+	ctx := context.Background()
+	// Every row changed at the same time in the fixture: a row's lopenr
+	// in seconds after it spreads them out.
+	var base time.Time
+	if err := owner.QueryRow(ctx, `SELECT min(endret) FROM kuhr_kontakt`).Scan(&base); err != nil {
+		t.Fatal(err)
+	}
+	since := base.Add(5 * time.Second)
 	changed := `SELECT fnr AS fodselsnummer, kommune AS kommunenummer, dato AS kontaktdato, diagnose AS icpc2, tjeneste, kontakttype
-		FROM kuhr_kontakt WHERE endret > @since ORDER BY lopenr`
+		FROM kuhr_kontakt WHERE endret + lopenr * interval '1 second' > @since ORDER BY lopenr`
 	born := `SELECT fnr AS fodselsnummer, fodt AS fodselsdato, kjonn, kommune AS kommunenummer, bydel,
 		flyttet_inn AS innflyttet, flyttet_ut AS utflyttet, dod AS dodsdato FROM folkereg_person WHERE fodt > @since`
 	queries := map[Dataset]string{GPContact: changed, Population: born}
 	var total, bornAfter int64
-	r.owner.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM kuhr_kontakt), (SELECT count(*) FROM folkereg_person WHERE fodt > '2020-01-01')`).Scan(&total, &bornAfter)
+	if err := owner.QueryRow(ctx, `SELECT (SELECT count(*) FROM kuhr_kontakt), (SELECT count(*) FROM folkereg_person WHERE fodt > '2020-01-01')`).Scan(&total, &bornAfter); err != nil {
+		t.Fatal(err)
+	}
 	if bornAfter == 0 {
 		t.Fatal("the fixture has nobody born after 2020")
 	}
-	var want [][]string
-	rows, _ := r.owner.Query(context.Background(), `SELECT fnr, kommune, dato, diagnose, tjeneste, kontakttype FROM kuhr_kontakt WHERE lopenr IN (2, 3, 5) ORDER BY lopenr`)
-	for rows.Next() {
-		var rec [6]pgtype.Text
-		if err := rows.Scan(&rec[0], &rec[1], &rec[2], &rec[3], &rec[4], &rec[5]); err != nil {
-			t.Fatal(err)
-		}
-		var s []string
-		for _, f := range rec {
-			s = append(s, f.String)
-		}
-		want = append(want, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	want := readRows(t, filepath.Join(r.drop, synth.FileContacts+".csv"))[4:] // lines 6 and on
 
 	got := spooledRows(t, r.source(t, SQLReplicaOptions{Queries: queries, Since: since}), GPContact)
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("since %s the query returned\n%v\nwant the three rows changed after it\n%v", since, got, want)
+	if len(got) != len(want) || fmt.Sprint(got[0]) != fmt.Sprint(want[0]) {
+		t.Errorf("since %s the query returned %d rows, want the %d changed after it", since, len(got), len(want))
 	}
 	if got := spooledRows(t, r.source(t, SQLReplicaOptions{Queries: queries}), GPContact); int64(len(got)) != total {
 		t.Errorf("with no since the query returned %d rows, want all %d", len(got), total)
@@ -660,7 +728,7 @@ func TestSQLReplicaBindsSinceAsAParameter(t *testing.T) {
 }
 
 func TestSQLReplicaSpoolsTheTextAFileDropWouldCarry(t *testing.T) {
-	r := newReplica(t, synth.Options{Seed: 29, BadShare: -1})
+	r := useReplica(t)
 	// Text, char(n), numeric and date columns, compared with the file.
 	q := `SELECT fnr AS fodselsnummer, kommune AS kommunenummer, kontroll, maledato, hoyde AS hoyde_cm, vekt AS vekt_kg
 		FROM hs_maling ORDER BY lopenr`
@@ -684,15 +752,19 @@ func TestSQLReplicaSpoolsTheTextAFileDropWouldCarry(t *testing.T) {
 }
 
 func TestSQLReplicaCancelledPullStopsTheQueryOnTheServer(t *testing.T) {
-	r := newReplica(t, synth.Options{Seed: 30})
+	r := useReplica(t)
 	marker := "cancel_" + r.schema
 	slow := `SELECT /* ` + marker + ` */ fnr AS fodselsnummer, kommune AS kommunenummer, tjeneste, fra AS vedtak_fra, til AS vedtak_til
 		FROM iplos_vedtak WHERE (SELECT true FROM pg_sleep(60))`
 	src := r.source(t, SQLReplicaOptions{Queries: withQuery(r.queries, Care, slow)})
 	ctx, cancel := context.WithCancel(context.Background())
+	owner := r.owner(t)
+	var ownerMu sync.Mutex
 	running := func() int64 {
+		ownerMu.Lock()
+		defer ownerMu.Unlock()
 		var n int64
-		if err := r.owner.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()`, marker).Scan(&n); err != nil {
+		if err := owner.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()`, marker).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -723,7 +795,7 @@ func TestSQLReplicaCancelledPullStopsTheQueryOnTheServer(t *testing.T) {
 }
 
 func TestSQLReplicaCheckReportsEveryBadQuery(t *testing.T) {
-	r := newReplica(t, synth.Options{Seed: 31})
+	r := useReplica(t)
 	ctx := context.Background()
 	if err := r.source(t, SQLReplicaOptions{}).Check(ctx); err != nil {
 		t.Fatalf("Check of the good queries: %v", err)
@@ -735,9 +807,11 @@ func TestSQLReplicaCheckReportsEveryBadQuery(t *testing.T) {
 	ownerDSN, _ := testPostgres(t)
 	if readerDSN != ownerDSN {
 		// A table the reader may not read.
-		r.exec(t, `CREATE TABLE hemmelig (fnr char(11))`)
-		r.exec(t, `REVOKE ALL ON hemmelig FROM PUBLIC`)
-		r.exec(t, `REVOKE ALL ON hemmelig FROM folkekommune_reader`)
+		for _, q := range []string{`CREATE TABLE IF NOT EXISTS hemmelig (fnr char(11))`, `REVOKE ALL ON hemmelig FROM PUBLIC`, `REVOKE ALL ON hemmelig FROM folkekommune_reader`} {
+			if _, err := r.owner(t).Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
 		queries = withQuery(queries, Vaccination, `SELECT fnr AS fodselsnummer, '' AS kommunenummer, '' AS vaksine, 1 AS dose, '' AS vaksinasjonsdato FROM hemmelig`)
 		want = append(want, "dataset vaccination failed: the replica's account may not read it (permission denied for table hemmelig)")
 	}
@@ -803,4 +877,31 @@ func BenchmarkSQLReplicaPull(b *testing.B) {
 	b.ReportMetric(float64(rows)*float64(b.N)/partsTime.Seconds(), "spool_rows/s")
 	b.ReportMetric(float64(rows)*float64(b.N)/fileTime.Seconds(), "filedrop_rows/s")
 	b.ReportMetric(replicaTime.Seconds()/fileTime.Seconds(), "x_filedrop_time")
+}
+
+func TestSQLReplicaWithQueriesForSomeDatasetsPullsOnlyThose(t *testing.T) {
+	r := useReplica(t)
+	ctx := context.Background()
+	fileDB := openDB(t)
+	if _, err := Pull(ctx, fileDB, NewFileDrop(r.drop), Options{Key: testKey}); err != nil {
+		t.Fatal(err)
+	}
+	db := openDB(t)
+	some := map[Dataset]string{Population: r.queries[Population], GPContact: r.queries[GPContact]}
+	res, err := Pull(ctx, db, r.source(t, SQLReplicaOptions{Queries: some}), Options{Key: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Files) != 2 || res.Files[0].Dataset != Population || res.Files[1].Dataset != GPContact {
+		t.Fatalf("pulled %+v, want population and gp_contact", res.Files)
+	}
+	for _, tbl := range []string{"person", "gp_contact"} {
+		q := `SELECT count(*) FROM ` + tbl
+		if got, want := count(t, db, q), count(t, fileDB, q); got != want || got == 0 {
+			t.Errorf("%s: %d rows, the file drop loaded %d", tbl, got, want)
+		}
+	}
+	if n := count(t, db, `SELECT count(*) FROM care_decision`); n != 0 {
+		t.Errorf("care_decision has %d rows from a source without a care query", n)
+	}
 }
