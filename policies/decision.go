@@ -2,7 +2,7 @@ package policies
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -198,7 +198,7 @@ func field(obj ast.Object, key string) ast.Value {
 	if obj == nil {
 		return nil
 	}
-	t := obj.Get(ast.InternedTerm(key))
+	t := obj.Get(fieldTerm(key))
 	if t == nil {
 		return nil
 	}
@@ -245,11 +245,11 @@ func findings(v ast.Value) ([]Finding, error) {
 		return nil, err
 	}
 	// Sets come back in the policy engine's order; sort for stable output.
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Code != out[j].Code {
-			return out[i].Code < out[j].Code
+	slices.SortFunc(out, func(a, b Finding) int {
+		if c := strings.Compare(a.Code, b.Code); c != 0 {
+			return c
 		}
-		return fmt.Sprint(out[i].Detail) < fmt.Sprint(out[j].Detail)
+		return strings.Compare(fmt.Sprint(a.Detail), fmt.Sprint(b.Detail))
 	})
 	return out, nil
 }

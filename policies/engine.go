@@ -27,6 +27,7 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -75,6 +76,12 @@ type Version struct {
 
 	shape shapeFacts
 	fast  *rego.PreparedEvalQuery // the decision with lib.well_formed answered by Go
+
+	prep []func(*rego.Rego) // compiler and store, for the version's further queries
+	strs termTable          // the strings of the policy data as terms, for typed inputs
+
+	// evalOpts are the evaluation options every decision shares.
+	evalOpts []rego.EvalOption
 }
 
 // Short is the first 12 hex digits of the hash, enough to tell versions apart.
@@ -179,11 +186,6 @@ func Compile(ctx context.Context, fsys fs.FS, source string) (*Version, error) {
 	// The store keeps the policy data as AST values, so that a decision does
 	// not convert the whole configuration from Go values on every read.
 	store := inmem.NewFromObjectWithOpts(loaded.Documents, inmem.OptReturnASTValuesOnRead(true))
-	opts := []func(*rego.Rego){rego.Compiler(compiler), rego.Store(store)}
-	pq, err := rego.New(append([]func(*rego.Rego){rego.Query(Query)}, opts...)...).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("policy %s: prepare %s: %w", source, Query, err)
-	}
 	txn, err := store.NewTransaction(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: open data: %w", source, err)
@@ -196,11 +198,25 @@ func Compile(ctx context.Context, fsys fs.FS, source string) (*Version, error) {
 	if !ok {
 		return nil, fmt.Errorf("policy %s: data reads as %T, not AST", source, root)
 	}
+	strs := dataTerms(rootValue)
+	frozen := frozenStore{Store: store, root: rootValue, keys: strs}
+	opts := []func(*rego.Rego){rego.Compiler(compiler), rego.Store(frozen)}
+	pq, err := rego.New(append([]func(*rego.Rego){rego.Query(Query)}, opts...)...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: prepare %s: %w", source, Query, err)
+	}
 	v := &Version{
 		Hash: hash, Source: source, LoadedAt: time.Now().UTC(),
 		Rules: rules, Tests: tests, Files: files,
 		query: pq, mask: maskPaths(loaded.Documents), modules: policy,
 		txn: txn, data: frozenData{rootValue}, shape: newShapeFacts(loaded.Documents),
+		prep: opts, strs: strs,
+	}
+	v.evalOpts = []rego.EvalOption{
+		rego.EvalTransaction(v.txn),
+		rego.EvalBaseCache(v.data),
+		rego.EvalMetrics(metrics.NoOp()),
+		rego.EvalGenerateJSON(keepAST),
 	}
 	if v.fast, err = v.prepareFastShape(ctx, opts); err != nil {
 		v.FastShapeOff = err.Error()
@@ -225,6 +241,46 @@ func (f frozenData) Get(ref ast.Ref) ast.Value {
 }
 
 func (frozenData) Put(ast.Ref, ast.Value) {}
+
+// frozenStore is the version's store with reads answered from its data as
+// AST. The evaluator reads the store only for what frozenData does not
+// hold, which is mostly paths that do not exist (a dimension without a
+// geo_level): those cost a lookup here instead of the store building a
+// not-found error each time.
+type frozenStore struct {
+	storage.Store
+	root ast.Value
+	keys termTable // every key of the data as a term
+}
+
+var errAbsent = &storage.Error{Code: storage.NotFoundErr, Message: "document missing"}
+
+func (s frozenStore) Read(_ context.Context, _ storage.Transaction, p storage.Path) (any, error) {
+	v := s.root
+	for _, k := range p {
+		switch x := v.(type) {
+		case ast.Object:
+			t, ok := s.keys[k]
+			if !ok {
+				return nil, errAbsent
+			}
+			e := x.Get(t)
+			if e == nil {
+				return nil, errAbsent
+			}
+			v = e.Value
+		case *ast.Array:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= x.Len() {
+				return nil, errAbsent
+			}
+			v = x.Elem(i).Value
+		default:
+			return nil, errAbsent
+		}
+	}
+	return v, nil
+}
 
 // skipHidden keeps editor and VCS files out, as opa does not read them either.
 func skipHidden(_ string, info fs.FileInfo, _ int) bool {
@@ -370,7 +426,7 @@ func (e *Engine) DecideTx(ctx context.Context, tx *sql.Tx, in Input) (Decision, 
 	if v.fast != nil && v.shape.wellFormed(in) {
 		q = v.fast
 	}
-	d, err := v.decideWith(ctx, q, in.value(), e.now())
+	d, err := v.decideWith(ctx, q, in.valueWith(v.strs), e.now())
 	if e.audit != nil {
 		if lerr := e.record(ctx, tx, v, d, in.doc(), in.Subject.ID); lerr != nil {
 			// A decision that cannot be logged must not be acted on.
@@ -404,19 +460,17 @@ func (v *Version) evaluate(ctx context.Context, doc map[string]any, now time.Tim
 // decideWith takes a decision with query q on an input in AST form.
 func (v *Version) decideWith(ctx context.Context, q *rego.PreparedEvalQuery, input ast.Value, now time.Time) (Decision, error) {
 	d := Decision{ID: newID(), Time: now.UTC(), PolicyVersion: v.Hash}
-	// Cancellation is wired by hand: rego would otherwise start a goroutine
-	// per evaluation to watch ctx.
-	cancel := topdown.NewCancel()
-	stop := context.AfterFunc(ctx, cancel.Cancel)
-	defer stop()
-	rs, err := q.Eval(ctx,
-		rego.EvalParsedInput(input),
-		rego.EvalTransaction(v.txn),
-		rego.EvalBaseCache(v.data),
-		rego.EvalExternalCancel(cancel),
-		rego.EvalMetrics(metrics.NoOp()),
-		rego.EvalGenerateJSON(keepAST),
-	)
+	opts := append(make([]rego.EvalOption, 0, len(v.evalOpts)+2), v.evalOpts...)
+	opts = append(opts, rego.EvalParsedInput(input))
+	if ctx.Done() != nil {
+		// Cancellation is wired by hand: rego would otherwise start a
+		// goroutine per evaluation to watch ctx.
+		cancel := topdown.NewCancel()
+		stop := context.AfterFunc(ctx, cancel.Cancel)
+		defer stop()
+		opts = append(opts, rego.EvalExternalCancel(cancel))
+	}
+	rs, err := q.Eval(ctx, opts...)
 	if err != nil {
 		return denied(d, err), fmt.Errorf("evaluate policy %s: %w", v.Short(), err)
 	}

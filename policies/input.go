@@ -136,67 +136,146 @@ func (in Input) doc() map[string]any {
 // value is doc built directly as the AST the evaluator reads, field for
 // field the same document: converting doc by reflection
 // (ast.InterfaceToValue) cost more than some of the rules.
-func (in Input) value() ast.Value {
+func (in Input) value() ast.Value { return in.valueWith(nil) }
+
+// valueWith is value with the strings the policy data knows (dataset,
+// dimension, role and action names, kommunenummer, ...) taken from known
+// instead of allocated per decision. Terms are never changed once built, so
+// one term serves every decision that reads the same string.
+func (in Input) valueWith(known termTable) ast.Value {
+	str := func(s string) *ast.Term {
+		if t, ok := known[s]; ok {
+			return t
+		}
+		if t, ok := fieldTerms[s]; ok {
+			return t
+		}
+		return ast.StringTerm(s)
+	}
 	strs := func(ss []string) *ast.Term {
+		if len(ss) == 0 {
+			return ast.ArrayTerm()
+		}
 		ts := make([]*ast.Term, len(ss))
 		for i, s := range ss {
-			ts[i] = ast.StringTerm(s)
+			ts[i] = str(s)
 		}
 		return ast.ArrayTerm(ts...)
 	}
-	kv := func(k string, v *ast.Term) [2]*ast.Term { return ast.Item(ast.InternedTerm(k), v) }
+	kv := func(k string, v *ast.Term) [2]*ast.Term { return [2]*ast.Term{fieldTerm(k), v} }
 
-	subject := ast.NewObject(kv("id", ast.StringTerm(in.Subject.ID)), kv("roles", strs(in.Subject.Roles)))
+	subject := make([][2]*ast.Term, 0, 4)
+	subject = append(subject, kv("id", ast.StringTerm(in.Subject.ID)), kv("roles", strs(in.Subject.Roles)))
 	if in.Subject.Organisation != "" {
-		subject.Insert(ast.InternedTerm("organisation"), ast.StringTerm(in.Subject.Organisation))
+		subject = append(subject, kv("organisation", str(in.Subject.Organisation)))
 	}
 	if in.Subject.Municipality != "" {
-		subject.Insert(ast.InternedTerm("municipality"), ast.StringTerm(in.Subject.Municipality))
+		subject = append(subject, kv("municipality", str(in.Subject.Municipality)))
 	}
-	filters := ast.NewObject()
+	filters := make([][2]*ast.Term, 0, len(in.Resource.Filters))
 	for k, v := range in.Resource.Filters {
-		filters.Insert(ast.StringTerm(k), strs(v))
+		filters = append(filters, [2]*ast.Term{str(k), strs(v)})
 	}
-	resource := ast.NewObject(
-		kv("dataset", ast.StringTerm(in.Resource.Dataset)),
+	resource := make([][2]*ast.Term, 0, 7)
+	resource = append(resource,
+		kv("dataset", str(in.Resource.Dataset)),
 		kv("dimensions", strs(in.Resource.Dimensions)),
-		kv("filters", ast.NewTerm(filters)),
-		kv("smallest_population", ast.IntNumberTerm(in.Resource.SmallestPopulation)),
+		kv("filters", ast.ObjectTerm(filters...)),
+		kv("smallest_population", ast.InternedTerm(in.Resource.SmallestPopulation)),
 		kv("row_level", ast.InternedTerm(in.Resource.RowLevel)),
 		kv("published", ast.InternedTerm(in.Resource.Published)),
 	)
 	if p := in.Resource.Period; p != nil {
-		resource.Insert(ast.InternedTerm("period"), ast.ObjectTerm(kv("from", ast.StringTerm(p.From)), kv("to", ast.StringTerm(p.To))))
+		resource = append(resource, kv("period", ast.ObjectTerm(kv("from", str(p.From)), kv("to", str(p.To)))))
 	}
 	releases := make([]*ast.Term, len(in.Context.Releases))
 	for i, t := range in.Context.Releases {
 		releases[i] = ast.StringTerm(t.UTC().Format(time.RFC3339))
 	}
-	doc := ast.NewObject(
-		kv("subject", ast.NewTerm(subject)),
-		kv("action", ast.StringTerm(in.Action)),
-		kv("resource", ast.NewTerm(resource)),
+	doc := make([][2]*ast.Term, 0, 5)
+	doc = append(doc,
+		kv("subject", ast.ObjectTerm(subject...)),
+		kv("action", str(in.Action)),
+		kv("resource", ast.ObjectTerm(resource...)),
 		kv("context", ast.ObjectTerm(
 			kv("time", ast.StringTerm(in.Context.Time.UTC().Format(time.RFC3339Nano))),
 			kv("releases", ast.ArrayTerm(releases...)),
 		)),
 	)
 	if p := in.Project; p != nil {
-		project := ast.NewObject(
-			kv("id", ast.StringTerm(p.ID)), kv("status", ast.StringTerm(p.Status)),
-			kv("purpose", ast.StringTerm(p.Purpose)), kv("end_date", ast.StringTerm(p.EndDate)),
+		project := make([][2]*ast.Term, 0, 9)
+		project = append(project,
+			kv("id", ast.StringTerm(p.ID)), kv("status", str(p.Status)),
+			kv("purpose", str(p.Purpose)), kv("end_date", str(p.EndDate)),
 			kv("dpia_done", ast.InternedTerm(p.DPIADone)), kv("members", strs(p.Members)),
 		)
 		if p.ApprovedAt != "" {
-			project.Insert(ast.InternedTerm("approved_at"), ast.StringTerm(p.ApprovedAt))
+			project = append(project, kv("approved_at", str(p.ApprovedAt)))
 		}
 		if p.REK != "" {
-			project.Insert(ast.InternedTerm("rek"), ast.StringTerm(p.REK))
+			project = append(project, kv("rek", str(p.REK)))
 		}
 		if p.LegalBasis != "" {
-			project.Insert(ast.InternedTerm("legal_basis"), ast.StringTerm(p.LegalBasis))
+			project = append(project, kv("legal_basis", str(p.LegalBasis)))
 		}
-		doc.Insert(ast.InternedTerm("project"), ast.NewTerm(project))
+		doc = append(doc, kv("project", ast.ObjectTerm(project...)))
 	}
-	return doc
+	return ast.NewObject(doc...)
+}
+
+// termTable holds one AST term per string, shared by every decision.
+type termTable map[string]*ast.Term
+
+// fieldTerms are the field names of the input and of the decision the
+// policy returns, and the policy's constant words.
+var fieldTerms = newTermTable(
+	"subject", "id", "roles", "organisation", "municipality", "action", "resource", "dataset",
+	"dimensions", "filters", "smallest_population", "row_level", "published", "period", "from", "to",
+	"context", "time", "releases", "project", "status", "purpose", "approved_at", "end_date", "rek",
+	"dpia_done", "legal_basis", "members",
+	"allow", "review", "deny", "review_reasons", "obligations", "code", "title", "title_nb", "message",
+	"nb", "en", "detail", "k", "protection_level", "rounding_base", "perturbation", "geo_levels",
+	"age_groupings", "approved", "research", "icpc2",
+)
+
+func newTermTable(ss ...string) termTable {
+	t := make(termTable, len(ss))
+	for _, s := range ss {
+		t[s] = ast.StringTerm(s)
+	}
+	return t
+}
+
+// fieldTerm is the term of a field name.
+func fieldTerm(k string) *ast.Term {
+	if t, ok := fieldTerms[k]; ok {
+		return t
+	}
+	return ast.StringTerm(k)
+}
+
+// dataTerms collects every string of the policy data, keys and values, so
+// that the names a request shares with the policy are built once.
+func dataTerms(v ast.Value) termTable {
+	t := termTable{}
+	var walk func(v ast.Value)
+	walk = func(v ast.Value) {
+		switch x := v.(type) {
+		case ast.String:
+			if _, ok := t[string(x)]; !ok {
+				t[string(x)] = ast.NewTerm(x)
+			}
+		case ast.Object:
+			x.Foreach(func(k, e *ast.Term) {
+				walk(k.Value)
+				walk(e.Value)
+			})
+		case *ast.Array:
+			x.Foreach(func(e *ast.Term) { walk(e.Value) })
+		case ast.Set:
+			x.Foreach(func(e *ast.Term) { walk(e.Value) })
+		}
+	}
+	walk(v)
+	return t
 }
