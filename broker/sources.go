@@ -124,7 +124,11 @@ type sourceCollector struct {
 	next, running, fails *prometheus.Desc
 }
 
-func (c *sourceCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.next; ch <- c.running; ch <- c.fails }
+func (c *sourceCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.next
+	ch <- c.running
+	ch <- c.fails
+}
 
 func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.r.runner == nil {

@@ -50,9 +50,13 @@ indicators, the policies and decision log for the privacy officer, and the
 portfolio and inquiry registries, under /api/v1 (OpenAPI at
 /api/v1/openapi.json), with /healthz, /readyz and /metrics.
 
+With --sources FILE it also pulls the configured sources on their schedule,
+one at a time, and reports them to admins under /api/v1/sources and
+/api/v1/extracts.
+
 Configuration comes from flags, then the environment (FOLKEKOMMUNE_DATA,
 FOLKEKOMMUNE_ADDR, FOLKEKOMMUNE_POLICY_DIR, FOLKEKOMMUNE_MAX_BODY,
-FOLKEKOMMUNE_PSEUDONYM_KEY), then defaults. SIGINT or SIGTERM stops taking
+FOLKEKOMMUNE_PSEUDONYM_KEY, FOLKEKOMMUNE_SOURCES), then defaults. SIGINT or SIGTERM stops taking
 connections and lets requests in flight finish.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -85,5 +89,6 @@ connections and lets requests in flight finish.`,
 		},
 	}
 	serveFlags(cmd, &cfg, &logFormat)
+	cmd.Flags().StringVar(&cfg.SourcesFile, "sources", os.Getenv(envSources), "YAML file naming the clinical systems to pull from and when; serve runs their schedule (env "+envSources+"; see folkekommune sources)")
 	rootCmd.AddCommand(cmd)
 }
