@@ -1,3 +1,274 @@
 package web_test
 
-func closeBrowser() {}
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests drive Debian's Chromium, headless, against the shared
+// test broker (main_test.go). One browser serves every test; each test
+// gets a browser context of its own (its own cookies), like a separate
+// person. Without Chromium they skip, saying how to run them; with CI=true
+// a missing Chromium fails them.
+
+// chrome is the one browser of the test binary, started on first use.
+var chrome struct {
+	once    sync.Once
+	browser context.Context
+	cancel  []context.CancelFunc
+	dir     string // the fresh user data directory
+	skip    string
+	err     error
+	shots   []string
+}
+
+const howToRun = "Chromium not found: install it (apt-get install -y chromium) or set FOLKEKOMMUNE_CHROMIUM to its path to run the browser tests"
+
+func chromiumPath() string {
+	if p := os.Getenv("FOLKEKOMMUNE_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func startChrome() {
+	path := chromiumPath()
+	if path == "" {
+		chrome.skip = howToRun
+		return
+	}
+	if _, err := os.Stat(path); err != nil {
+		chrome.skip = howToRun + " (" + err.Error() + ")"
+		return
+	}
+	dir, err := os.MkdirTemp("", "web-chromium-")
+	if err != nil {
+		chrome.err = err
+		return
+	}
+	chrome.dir = dir
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.UserDataDir(dir),
+		chromedp.WindowSize(1280, 900),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	b, cancelBrowser := chromedp.NewContext(alloc)
+	chrome.cancel = []context.CancelFunc{cancelBrowser, cancelAlloc}
+	// The first action starts the browser, which lives as long as the
+	// context it ran on: b, not one with a time limit.
+	if err := chromedp.Do(b); err != nil {
+		chrome.err = fmt.Errorf("start Chromium %s: %w", path, err)
+		return
+	}
+	chrome.browser = b
+}
+
+// closeBrowser stops the browser after the tests and says where the
+// screenshots went.
+func closeBrowser() {
+	for _, c := range chrome.cancel {
+		c()
+	}
+	if chrome.dir != "" {
+		for range 50 {
+			if err := os.RemoveAll(chrome.dir); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if len(chrome.shots) > 0 {
+		fmt.Printf("web browser tests: %d screenshots in %s\n", len(chrome.shots), artefactDir())
+	}
+}
+
+// tab is a fresh browser context in the shared browser, with a time limit.
+func tab(t *testing.T) context.Context {
+	t.Helper()
+	chrome.once.Do(startChrome)
+	if chrome.skip != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(chrome.skip + " (CI=true: a skipped browser test is a failure)")
+		}
+		t.Skip(chrome.skip)
+	}
+	if chrome.err != nil {
+		t.Fatal(chrome.err)
+	}
+	ctx, cancel := context.WithTimeout(chrome.browser, 60*time.Second)
+	t.Cleanup(cancel)
+	ctx, cancelTab := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancelTab)
+	return ctx
+}
+
+// artefactDir is where screenshots go: $FOLKEKOMMUNE_ARTEFACTS, else
+// testdata/artefacts (ignored by git).
+func artefactDir() string {
+	dir := os.Getenv("FOLKEKOMMUNE_ARTEFACTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "artefacts")
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return dir
+}
+
+// screenshot saves the whole page as name.png among the artefacts.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	dir := artefactDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	chrome.shots = append(chrome.shots, path)
+	t.Logf("screenshot: %s", path)
+}
+
+// open navigates to path on the test broker.
+func open(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(site.http.URL+path)); err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+}
+
+// clickAndLoad clicks sel and waits for the page it loads.
+func clickAndLoad[S chromedp.Selectable](t *testing.T, ctx context.Context, sel S) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(cdppage.LoadEventFired, nil, chromedp.Click(sel))); err != nil {
+		t.Fatalf("click %v: %v", sel, err)
+	}
+}
+
+// text is the text of the first element sel matches.
+func text[S chromedp.Selectable](t *testing.T, ctx context.Context, sel S) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(sel))
+	if err != nil {
+		t.Fatalf("read %v: %v", sel, err)
+	}
+	return s
+}
+
+// signIn signs in through the login form as role's demo user.
+func signIn(t *testing.T, ctx context.Context, role string) {
+	t.Helper()
+	open(t, ctx, "/logg-inn")
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), site.tokens[role])); err != nil {
+		t.Fatalf("type the token: %v", err)
+	}
+	clickAndLoad(t, ctx, chromedp.CSS(`form button[type=submit]`))
+	if who := text(t, ctx, chromedp.CSS(".who")); !strings.Contains(who, "(") {
+		t.Fatalf("not signed in as %s: %q", role, who)
+	}
+}
+
+func TestBrowserResearcherSubmitsARequestAndDownloadsTheRelease(t *testing.T) {
+	ctx := tab(t)
+	signIn(t, ctx, "researcher")
+	screenshot(t, ctx, "home-researcher")
+
+	open(t, ctx, "/foresporsler/ny")
+	// Picking a dataset reloads the form with its fields (app.js).
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(cdppage.LoadEventFired, nil,
+		chromedp.Evaluate[chromedp.Void](`(function(){var s=document.getElementById("dataset"); s.value="population"; s.dispatchEvent(new Event("change")); })()`))); err != nil {
+		t.Fatalf("choose the dataset: %v", err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`input[name=dim][value=municipality]`)),
+		chromedp.Click(chromedp.CSS(`input[name=dim][value=sex]`)),
+		chromedp.SetValue(chromedp.ID("from"), "2022"),
+		chromedp.SendKeys(chromedp.ID("purpose"), "Befolkning etter kommune og kjønn til FolkeKommune"),
+	); err != nil {
+		t.Fatalf("fill in the form: %v", err)
+	}
+	clickAndLoad(t, ctx, chromedp.ID("preview"))
+	if got := text(t, ctx, chromedp.CSS("#decision h2")); !strings.Contains(got, "tillater") {
+		t.Fatalf("the preview says %q, want the policy allowing the request", got)
+	}
+	screenshot(t, ctx, "request-form-preview")
+
+	clickAndLoad(t, ctx, chromedp.ID("submit"))
+	if got := text(t, ctx, chromedp.ID("request-state")); got != "utlevert" {
+		t.Fatalf("the request's state is %q, want utlevert", got)
+	}
+	screenshot(t, ctx, "request")
+	clickAndLoad(t, ctx, chromedp.ID("release-link"))
+	if got := text(t, ctx, chromedp.CSS("#protected-table caption")); !strings.Contains(got, "Beskyttet tabell") {
+		t.Fatalf("the release page shows no protected table: %q", got)
+	}
+	screenshot(t, ctx, "release")
+
+	// Download the CSV through the browser's own download path.
+	dir := t.TempDir()
+	bctx := chromedp.FromContext(ctx).BrowserContextID
+	if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, BrowserContextID: bctx,
+		DownloadPath: dir, EventsEnabled: ptr(true),
+	}); err != nil {
+		t.Fatalf("allow downloads: %v", err)
+	}
+	progress := chromedp.BrowserEvents(ctx, cdpbrowser.DownloadProgress)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#downloads a[href$="format=csv"]`))); err != nil {
+		t.Fatalf("click the CSV download: %v", err)
+	}
+	for ev, err := range progress {
+		if err != nil {
+			t.Fatalf("wait for the download: %v", err)
+		}
+		if ev.State != cdpbrowser.DownloadProgressStateCompleted {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, ev.GUID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(b), "municipality,municipality_label,sex,sex_label,count,status") || !strings.Contains(string(b), "Bergen") {
+			t.Fatalf("the downloaded CSV is not the release:\n%.300s", b)
+		}
+		break
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -93,6 +93,14 @@ func init() {
 		"requests.suppressed_counts": {"%d primærprikket, %d sekundærprikket", "%d primary suppressed, %d secondary suppressed"},
 		"requests.checksum":          {"Sjekksum (SHA-256)", "Checksum (SHA-256)"},
 
+		"legend.dataset":    {"Datasett", "Dataset"},
+		"legend.measure":    {"Mål", "Measure"},
+		"legend.dimensions": {"Inndeling", "Breakdown"},
+		"legend.filters":    {"Filtre", "Filters"},
+		"legend.period":     {"Periode", "Period"},
+		"legend.project":    {"Prosjekt og formål", "Project and purpose"},
+		"legend.purpose":    {"Formål med tabellen", "What the table is for"},
+
 		"field.dataset":    {"datasett", "dataset"},
 		"field.measure":    {"mål", "measure"},
 		"field.dimensions": {"inndeling", "dimensions"},
