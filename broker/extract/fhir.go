@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,10 +31,14 @@ type FHIROptions struct {
 	// Group, if set, exports that Group's members (Group/[id]/$export);
 	// otherwise the whole system ($export).
 	Group string
-	// Since, if set, asks only for resources changed after it (_since), for
-	// an incremental pull after the first. The load still replaces the
-	// pulled tables: incremental upserts are a later step.
+	// Since, if set, asks only for resources changed after it (_since).
+	// Pull sets the _since itself (SetSince, from the source's high-water
+	// mark in the registry) and upserts the change set; Since is for other
+	// users of the source and is overridden by SetSince.
 	Since time.Time
+	// Datasets, if set, limits the export to the resource types of these
+	// datasets (a source that provides only some).
+	Datasets []Dataset
 	// ClientID is the broker's client id at the server; Key its private
 	// key (EC P-384 signs ES384, RSA signs RS384) and KeyID the key's id
 	// in the JWKS the server holds.
@@ -50,6 +55,13 @@ type FHIROptions struct {
 	// SpoolDir is where outputs are downloaded to; default the system's
 	// temporary folder.
 	SpoolDir string
+	// Resume makes SpoolDir this source's own folder, kept across runs:
+	// the export's status URL and every output downloaded and verified are
+	// recorded there, so that a pull the broker was stopped in (kill -9
+	// included) continues the same export on the next run instead of
+	// starting again, while the server still has it. Close keeps the
+	// folder; Done (called by Pull once the data are committed) empties it.
+	Resume bool
 	// Attempts bounds the tries of one request (default 6); Backoff is the
 	// first wait, doubled each retry up to MaxBackoff (defaults 500 ms and
 	// 30 s), with jitter. A Retry-After longer than MaxRetryAfter (default
@@ -101,6 +113,8 @@ type FHIRSource struct {
 	tokenURLs string
 	spool     string
 	txTime    string
+	since     string            // the _since of the next export: SetSince's mark, or opt.Since
+	delta     bool              // the spooled export is a change set (it had a _since)
 	patients  map[string]string // Patient id → fødselsnummer, built on first need
 	encICPC   *diagnoses        // Encounter → ICPC-2 code of its Condition
 	Skipped   map[string]int64  // resources that are not dataset records, by type
@@ -161,7 +175,18 @@ func NewFHIRSource(opt FHIROptions) (*FHIRSource, error) {
 	if opt.Sleep == nil {
 		opt.Sleep = sleepCtx
 	}
+	if opt.Resume && opt.SpoolDir == "" {
+		return nil, errors.New("FHIR source: resuming downloads needs a spool folder of its own")
+	}
+	for _, d := range opt.Datasets {
+		if len(typesOf(d)) == 0 {
+			return nil, fmt.Errorf("FHIR source: no resource types fill dataset %q", d)
+		}
+	}
 	s := &FHIRSource{opt: opt, http: opt.HTTPClient, tokenURLs: opt.TokenURL}
+	if !opt.Since.IsZero() {
+		s.since = opt.Since.UTC().Format(time.RFC3339)
+	}
 	if s.http == nil {
 		s.http = http.DefaultClient
 	}
@@ -202,17 +227,65 @@ func (s *FHIRSource) Location() string {
 // the next incremental pull.
 func (s *FHIRSource) TransactionTime() string { return s.txTime }
 
-// Close removes the spooled outputs.
+// SetSince implements IncrementalSource: the next export asks for the
+// resources changed after mark (a FHIR instant, sent as it was received:
+// the server's own transactionTime), or for everything when mark is "".
+func (s *FHIRSource) SetSince(mark string) error {
+	if mark != "" {
+		if _, err := time.Parse(time.RFC3339Nano, mark); err != nil {
+			return fmt.Errorf("FHIR source: high-water mark %q is not an instant", mark)
+		}
+	}
+	s.since = mark
+	return nil
+}
+
+// Mark implements IncrementalSource: the transactionTime of the export
+// the last Parts fetched.
+func (s *FHIRSource) Mark() string { return s.txTime }
+
+// Close frees what the source holds in memory and removes the spooled
+// outputs, unless they are kept for resuming (Resume).
 func (s *FHIRSource) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.patients, s.encICPC = nil, nil
-	if s.spool == "" {
+	if s.spool == "" || s.opt.Resume {
 		return nil
 	}
 	err := os.RemoveAll(s.spool)
 	s.spool = ""
 	return err
+}
+
+// Done implements Resumable: the pull is over, the spool (kept for
+// resuming) is emptied.
+func (s *FHIRSource) Done() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.patients, s.encICPC = nil, nil
+	if !s.opt.Resume {
+		return nil
+	}
+	s.spool = ""
+	return clearDir(s.opt.SpoolDir)
+}
+
+// clearDir removes what dir holds, keeping dir.
+func clearDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *FHIRSource) tokenURL(ctx context.Context) (string, error) {
@@ -383,48 +456,134 @@ type manifest struct {
 
 // Parts implements Source: it runs the export and downloads its outputs
 // to the spool, one file per resource type; each dataset's part carries
-// the SHA-256 of its resource types' content.
+// the SHA-256 of its resource types' content. With Resume, an export
+// recorded in the spool by an earlier run that did not finish is taken
+// up again: outputs already downloaded and still matching their recorded
+// checksums are kept, the rest fetched from the same export; when the
+// server no longer has it, a new export starts.
 func (s *FHIRSource) Parts(ctx context.Context) (parts []Part, err error) {
-	if err := s.Close(); err != nil {
-		return nil, fmt.Errorf("remove old FHIR spool: %w", err)
-	}
-	spool, err := os.MkdirTemp(s.opt.SpoolDir, "fhir-spool-")
-	if err != nil {
-		return nil, fmt.Errorf("create FHIR spool: %w", err)
-	}
-	s.mu.Lock()
-	s.spool = spool
-	s.Skipped = map[string]int64{}
-	s.mu.Unlock()
-	defer func() {
-		if err != nil {
-			s.Close()
+	if s.opt.Resume {
+		s.mu.Lock()
+		s.patients, s.encICPC = nil, nil
+		s.spool = s.opt.SpoolDir
+		s.Skipped = map[string]int64{}
+		s.mu.Unlock()
+		if err := os.MkdirAll(s.spool, 0o700); err != nil {
+			return nil, fmt.Errorf("create FHIR spool: %w", err)
 		}
-	}()
-	status, err := s.kickOff(ctx)
-	if err != nil {
-		return nil, err
+	} else {
+		if err := s.Close(); err != nil {
+			return nil, fmt.Errorf("remove old FHIR spool: %w", err)
+		}
+		var spool string
+		if spool, err = os.MkdirTemp(s.opt.SpoolDir, "fhir-spool-"); err != nil {
+			return nil, fmt.Errorf("create FHIR spool: %w", err)
+		}
+		s.mu.Lock()
+		s.spool = spool
+		s.Skipped = map[string]int64{}
+		s.mu.Unlock()
+		defer func() {
+			if err != nil {
+				s.Close()
+			}
+		}()
 	}
+	want := exportState{Location: s.Location(), Types: s.types(), Since: s.since, Done: map[string]spooledOutput{}}
+	state, resumed := s.resumeState(want)
+	if !resumed {
+		if err := clearDir(s.spool); err != nil {
+			return nil, fmt.Errorf("clear FHIR spool: %w", err)
+		}
+		state = want
+	}
+	if !state.Complete {
+		if err := s.export(ctx, &state, resumed); err != nil {
+			return nil, err
+		}
+	}
+	s.txTime = state.TransactionTime
+	s.delta = state.Since != ""
+	for _, d := range fhirDatasets {
+		if !s.provides(d.Dataset) {
+			continue
+		}
+		var hs []string
+		var n int64
+		for _, t := range d.Types {
+			hs = append(hs, t+":"+state.Done[t].SHA256)
+			n += state.Done[t].Bytes
+		}
+		h := sha256.Sum256([]byte(strings.Join(hs, "\n")))
+		parts = append(parts, Part{Dataset: d.Dataset, Name: "fhir:" + strings.Join(d.Types, "+"), SHA256: hex.EncodeToString(h[:]), Bytes: n})
+	}
+	return parts, nil
+}
+
+// export runs (or, resumed, continues) the export state describes and
+// downloads every output not yet in the spool, recording each as it is
+// verified.
+func (s *FHIRSource) export(ctx context.Context, state *exportState, resumed bool) error {
+	var man manifest
+	if resumed {
+		// The server may have dropped the export (a restart, a timeout):
+		// then it starts again.
+		m, err := s.poll(ctx, state.Status)
+		var gone exportGone
+		switch {
+		case errors.As(err, &gone):
+			slog.Info("fhir export to resume is gone on the server; starting a new one", "status", state.Status)
+			if err := clearDir(s.spool); err != nil {
+				return fmt.Errorf("clear FHIR spool: %w", err)
+			}
+			*state = exportState{Location: state.Location, Types: state.Types, Since: state.Since, Done: map[string]spooledOutput{}}
+			return s.export(ctx, state, false)
+		case err != nil:
+			return err
+		}
+		man = m
+	} else {
+		status, err := s.kickOff(ctx)
+		if err != nil {
+			return err
+		}
+		state.Status = status
+		if s.opt.Resume {
+			if err := s.saveState(*state); err != nil {
+				return err
+			}
+		}
+	}
+	abandon := true
 	defer func() {
 		// A finished export is deleted too: that tells the server it may
-		// drop the files. An abandoned one is cancelled the same way.
+		// drop the files. An abandoned one is cancelled the same way,
+		// except when the broker is stopping and the spool is kept for
+		// resuming: the next run takes it up.
+		if abandon && s.opt.Resume && ctx.Err() != nil {
+			return
+		}
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if derr := s.delete(dctx, status); derr != nil {
-			slog.Warn("fhir export not deleted on the server", "status", status, "err", derr)
+		if derr := s.delete(dctx, state.Status); derr != nil {
+			slog.Warn("fhir export not deleted on the server", "status", state.Status, "err", derr)
 		}
 	}()
-	man, err := s.poll(ctx, status)
-	if err != nil {
-		return nil, err
+	if !resumed {
+		m, err := s.poll(ctx, state.Status)
+		if err != nil {
+			return err
+		}
+		man = m
 	}
-	s.txTime = man.TransactionTime
+	state.TransactionTime = man.TransactionTime
 	if err := s.checkErrors(ctx, man); err != nil {
-		return nil, err
+		return err
 	}
-	sums := map[string]string{}
-	sizes := map[string]int64{}
-	for _, typ := range fhirTypes() {
+	for _, typ := range state.Types {
+		if _, ok := state.Done[typ]; ok {
+			continue
+		}
 		var urls []string
 		for _, o := range man.Output {
 			if o.Type == typ {
@@ -433,21 +592,111 @@ func (s *FHIRSource) Parts(ctx context.Context) (parts []Part, err error) {
 		}
 		sum, n, err := s.download(ctx, typ, urls, man.RequiresAccessToken)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		sums[typ], sizes[typ] = sum, n
+		state.Done[typ] = spooledOutput{SHA256: sum, Bytes: n}
+		if s.opt.Resume {
+			if err := s.saveState(*state); err != nil {
+				return err
+			}
+		}
+		testHook("download " + typ)
 	}
+	state.Complete = true
+	if s.opt.Resume {
+		if err := s.saveState(*state); err != nil {
+			return err
+		}
+	}
+	abandon = false
+	return nil
+}
+
+// exportState is what the spool records of its export, for resuming.
+type exportState struct {
+	Location        string                   `json:"location"`
+	Types           []string                 `json:"types"`
+	Since           string                   `json:"since"`
+	Status          string                   `json:"status"`
+	TransactionTime string                   `json:"transaction_time"`
+	Done            map[string]spooledOutput `json:"done"`
+	Complete        bool                     `json:"complete"`
+}
+
+type spooledOutput struct {
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+}
+
+const exportStateFile = "export.json"
+
+// resumeState reads the spool's record of an unfinished export and keeps
+// it when it is the export now wanted (same server, types and _since),
+// with only the outputs whose files still match their checksums.
+func (s *FHIRSource) resumeState(want exportState) (exportState, bool) {
+	if !s.opt.Resume {
+		return exportState{}, false
+	}
+	b, err := os.ReadFile(filepath.Join(s.spool, exportStateFile))
+	if err != nil {
+		return exportState{}, false
+	}
+	var st exportState
+	if json.Unmarshal(b, &st) != nil || st.Status == "" || st.Location != want.Location || st.Since != want.Since ||
+		strings.Join(st.Types, ",") != strings.Join(want.Types, ",") {
+		return exportState{}, false
+	}
+	if st.Done == nil {
+		st.Done = map[string]spooledOutput{}
+	}
+	for typ, o := range st.Done {
+		sum, n, err := checksum(context.Background(), filepath.Join(s.spool, typ+".ndjson"))
+		if err != nil || sum != o.SHA256 || n != o.Bytes {
+			delete(st.Done, typ)
+			st.Complete = false
+		}
+	}
+	slog.Info("fhir export resumed from the spool", "status", st.Status, "outputs_kept", len(st.Done), "complete", st.Complete)
+	return st, true
+}
+
+func (s *FHIRSource) saveState(st exportState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(s.spool, exportStateFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("FHIR spool: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(s.spool, exportStateFile)); err != nil {
+		return fmt.Errorf("FHIR spool: %w", err)
+	}
+	return nil
+}
+
+// types are the resource types the source exports, in fhirDatasets order.
+func (s *FHIRSource) types() []string {
+	var out []string
 	for _, d := range fhirDatasets {
-		var hs []string
-		var n int64
-		for _, t := range d.Types {
-			hs = append(hs, t+":"+sums[t])
-			n += sizes[t]
+		if s.provides(d.Dataset) {
+			out = append(out, d.Types...)
 		}
-		h := sha256.Sum256([]byte(strings.Join(hs, "\n")))
-		parts = append(parts, Part{Dataset: d.Dataset, Name: "fhir:" + strings.Join(d.Types, "+"), SHA256: hex.EncodeToString(h[:]), Bytes: n})
 	}
-	return parts, nil
+	return out
+}
+
+func (s *FHIRSource) provides(d Dataset) bool {
+	return len(s.opt.Datasets) == 0 || slices.Contains(s.opt.Datasets, d)
+}
+
+func typesOf(d Dataset) []string {
+	for _, x := range fhirDatasets {
+		if x.Dataset == d {
+			return x.Types
+		}
+	}
+	return nil
 }
 
 func fhirTypes() []string {
@@ -463,9 +712,9 @@ func (s *FHIRSource) kickOff(ctx context.Context) (string, error) {
 	if s.opt.Group != "" {
 		u = s.opt.BaseURL + "/Group/" + url.PathEscape(s.opt.Group) + "/$export"
 	}
-	q := url.Values{"_type": {strings.Join(fhirTypes(), ",")}, "_outputFormat": {"application/fhir+ndjson"}}
-	if !s.opt.Since.IsZero() {
-		q.Set("_since", s.opt.Since.UTC().Format(time.RFC3339))
+	q := url.Values{"_type": {strings.Join(s.types(), ",")}, "_outputFormat": {"application/fhir+ndjson"}}
+	if s.since != "" {
+		q.Set("_since", s.since)
 	}
 	u += "?" + q.Encode()
 	var status string
@@ -515,6 +764,9 @@ func diagnostics(resp *http.Response) string {
 
 type inProgress struct{ wait time.Duration }
 
+// exportGone is a status URL the server no longer knows.
+type exportGone struct{ error }
+
 func (inProgress) Error() string { return "export in progress" }
 
 func (s *FHIRSource) poll(ctx context.Context, status string) (manifest, error) {
@@ -543,6 +795,8 @@ func (s *FHIRSource) poll(ctx context.Context, status string) (manifest, error) 
 				}
 				return inProgress{ra}
 			case http.StatusOK:
+			case http.StatusNotFound, http.StatusGone:
+				return exportGone{fmt.Errorf("FHIR export at %s is gone (%s)", s.opt.BaseURL, resp.Status)}
 			default:
 				return fmt.Errorf("FHIR export at %s failed (%s)%s", s.opt.BaseURL, resp.Status, diagnostics(resp))
 			}

@@ -191,17 +191,99 @@ func identity(ids []fhirIdentifier) string {
 	return ""
 }
 
+// recordIDs writes "line,id" of every resource a Read goes over to the
+// spool's ids-<dataset>.csv (RecordIDs).
+type recordIDs struct {
+	f *os.File
+	w *bufio.Writer
+	b []byte
+}
+
+func (s *FHIRSource) idsPath(ds Dataset) string {
+	return filepath.Join(s.spool, "ids-"+string(ds)+".csv")
+}
+
+func (ids *recordIDs) add(line int64, id string) error {
+	ids.b = strconv.AppendInt(ids.b[:0], line, 10)
+	ids.b = append(ids.b, ',', '"')
+	for i := 0; i < len(id); i++ {
+		if id[i] == '"' {
+			ids.b = append(ids.b, '"')
+		}
+		ids.b = append(ids.b, id[i])
+	}
+	ids.b = append(ids.b, '"', '\n')
+	_, err := ids.w.Write(ids.b)
+	return err
+}
+
+func (ids *recordIDs) close() error {
+	if err := ids.w.Flush(); err != nil {
+		ids.f.Close()
+		return err
+	}
+	return ids.f.Close()
+}
+
+// RecordIDs implements KeyedSource: the ids file the last Read of p
+// wrote. The id of a population record is its Patient's, of a GP contact
+// its Encounter's.
+func (s *FHIRSource) RecordIDs(_ context.Context, p Part) (string, error) {
+	s.mu.Lock()
+	spool := s.spool
+	s.mu.Unlock()
+	if spool == "" {
+		return "", errors.New("FHIR source: RecordIDs before Parts")
+	}
+	path := s.idsPath(p.Dataset)
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("FHIR source: record ids of %s: %w", p.Name, err)
+	}
+	return path, nil
+}
+
 // Read implements Source: it streams the part's spooled resources as the
-// dataset's records. line is the resource's line in its output.
+// dataset's records. line is the resource's line in its output. The id of
+// every resource it goes over, skipped ones included, is written for
+// RecordIDs.
 func (s *FHIRSource) Read(ctx context.Context, p Part, fn func(line int64, rec []string) error) error {
+	s.mu.Lock()
+	spool := s.spool
+	s.mu.Unlock()
+	if spool == "" {
+		return errors.New("FHIR source: Read before Parts")
+	}
+	f, err := os.Create(s.idsPath(p.Dataset))
+	if err != nil {
+		return fmt.Errorf("FHIR spool: %w", err)
+	}
+	ids := &recordIDs{f: f, w: bufio.NewWriterSize(f, 1<<16)}
+	err = s.read(ctx, p, ids, fn)
+	if cerr := ids.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("FHIR spool: %w", cerr)
+	}
+	return err
+}
+
+func (s *FHIRSource) read(ctx context.Context, p Part, ids *recordIDs, fn func(line int64, rec []string) error) error {
 	rec := make([]string, len(layoutOf(p.Dataset).Header))
 	emit := func(line int64, vals ...string) error {
 		copy(rec, vals)
 		return fn(line, rec)
 	}
+	// each goes over the resources of typ, recording their ids.
+	each := func(typ string, fn func(line int64, r *fhirResource) error) error {
+		return s.each(ctx, typ, func(line int64, r *fhirResource) error {
+			if err := ids.add(line, r.ID); err != nil {
+				return fmt.Errorf("FHIR spool: %w", err)
+			}
+			return fn(line, r)
+		})
+	}
+	delta := s.delta
 	switch p.Dataset {
 	case Population:
-		return s.each(ctx, "Patient", func(line int64, r *fhirResource) error {
+		return each("Patient", func(line int64, r *fhirResource) error {
 			fnr := identity(r.Identifier)
 			sex := genderSex[r.Gender]
 			if sex == "" {
@@ -244,7 +326,7 @@ func (s *FHIRSource) Read(ctx context.Context, p Part, fn func(line int64, rec [
 		if err != nil {
 			return err
 		}
-		return s.each(ctx, "Observation", func(line int64, r *fhirResource) error {
+		return each("Observation", func(line int64, r *fhirResource) error {
 			if r.Status == "entered-in-error" || r.Status == "cancelled" {
 				s.skip("Observation")
 				return nil
@@ -280,14 +362,14 @@ func (s *FHIRSource) Read(ctx context.Context, p Part, fn func(line int64, rec [
 			if eff == "" && r.EffectivePeriod != nil {
 				eff = r.EffectivePeriod.Start
 			}
-			return emit(line, subject(pat, r.Subject), performerMunicipality(r.Performer), check, date(eff), height, weight)
+			return emit(line, subject(pat, r.Subject, delta), performerMunicipality(r.Performer), check, date(eff), height, weight)
 		})
 	case Vaccination:
 		pat, err := s.patientIndex(ctx)
 		if err != nil {
 			return err
 		}
-		return s.each(ctx, "Immunization", func(line int64, r *fhirResource) error {
+		return each("Immunization", func(line int64, r *fhirResource) error {
 			if r.Status != "" && r.Status != "completed" {
 				s.skip("Immunization") // not-done or entered-in-error: no dose given
 				return nil
@@ -296,7 +378,7 @@ func (s *FHIRSource) Read(ctx context.Context, p Part, fn func(line int64, rec [
 			if len(r.ProtocolApplied) > 0 {
 				dose = r.ProtocolApplied[0].Dose.String()
 			}
-			return emit(line, subject(pat, r.Patient), performerMunicipality(r.Performer), r.VaccineCode.code(FHIRSystemVaccine), dose, date(r.Occurrence))
+			return emit(line, subject(pat, r.Patient, delta), performerMunicipality(r.Performer), r.VaccineCode.code(FHIRSystemVaccine), dose, date(r.Occurrence))
 		})
 	case GPContact:
 		pat, err := s.patientIndex(ctx)
@@ -307,7 +389,7 @@ func (s *FHIRSource) Read(ctx context.Context, p Part, fn func(line int64, rec [
 		if err != nil {
 			return err
 		}
-		return s.each(ctx, "Encounter", func(line int64, r *fhirResource) error {
+		return each("Encounter", func(line int64, r *fhirResource) error {
 			if r.Status == "cancelled" || r.Status == "entered-in-error" {
 				s.skip("Encounter")
 				return nil
@@ -327,14 +409,14 @@ func (s *FHIRSource) Read(ctx context.Context, p Part, fn func(line int64, rec [
 			if r.Period != nil {
 				start = date(r.Period.Start)
 			}
-			return emit(line, subject(pat, r.Subject), organisation(r.ServiceProvider), start, diag.of(r.ID), service, kind)
+			return emit(line, subject(pat, r.Subject, delta), organisation(r.ServiceProvider), start, diag.of(r.ID), service, kind)
 		})
 	case Care:
 		pat, err := s.patientIndex(ctx)
 		if err != nil {
 			return err
 		}
-		return s.each(ctx, "EpisodeOfCare", func(line int64, r *fhirResource) error {
+		return each("EpisodeOfCare", func(line int64, r *fhirResource) error {
 			if r.Status == "entered-in-error" || r.Status == "cancelled" {
 				s.skip("EpisodeOfCare")
 				return nil
@@ -347,7 +429,7 @@ func (s *FHIRSource) Read(ctx context.Context, p Part, fn func(line int64, rec [
 			if r.Period != nil {
 				from, to = date(r.Period.Start), date(r.Period.End)
 			}
-			return emit(line, subject(pat, r.Patient), organisation(r.Managing), service, from, to)
+			return emit(line, subject(pat, r.Patient, delta), organisation(r.Managing), service, from, to)
 		})
 	}
 	return fmt.Errorf("FHIR source has no mapping for dataset %s", p.Dataset)
@@ -393,8 +475,11 @@ func quantity(q *fhirQuantity, unit, other string, factor float64) string {
 // subject resolves a reference to a person's fødselsnummer: a logical
 // reference by identifier directly, a literal Patient reference through
 // the export's Patients. One that resolves to nothing gives "", and the
-// record is quarantined as missing its fødselsnummer.
-func subject(patients map[string]string, r *fhirReference) string {
+// record is quarantined as missing its fødselsnummer; in a change set,
+// which holds only the Patients that changed, it gives
+// "fhir-patient:<id>" for Pull to resolve through the person the
+// source's earlier records of that Patient gave.
+func subject(patients map[string]string, r *fhirReference, delta bool) string {
 	if r == nil {
 		return ""
 	}
@@ -403,7 +488,11 @@ func subject(patients map[string]string, r *fhirReference) string {
 	}
 	ref := r.Reference
 	if i := strings.LastIndex(ref, "Patient/"); i >= 0 {
-		return patients[ref[i+len("Patient/"):]]
+		id := ref[i+len("Patient/"):]
+		if fnr, ok := patients[id]; ok || !delta {
+			return fnr
+		}
+		return "fhir-patient:" + id
 	}
 	return ""
 }

@@ -68,8 +68,10 @@ type FHIRStats struct {
 type FHIRServer struct {
 	dir      string
 	TokenTTL time.Duration
-	// Updated is the time every resource was last updated: a _since at or
-	// after it exports nothing.
+	// Updated is the server's transactionTime: the time of its latest
+	// change (SetUpdated). A _since exports the resources whose
+	// meta.lastUpdated is after it, so a _since at or after Updated
+	// exports nothing.
 	Updated time.Time
 
 	mu      sync.Mutex
@@ -105,6 +107,14 @@ func (s *FHIRServer) RegisterClient(id string, jwks []byte) error {
 	defer s.mu.Unlock()
 	s.clients[id] = set
 	return nil
+}
+
+// SetUpdated says the exports now reflect the data as of t: the test
+// changed the files and their resources' meta.lastUpdated.
+func (s *FHIRServer) SetUpdated(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Updated = t
 }
 
 // Misbehave sets how the server fails from now on.
@@ -321,6 +331,7 @@ func (s *FHIRServer) status(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	s.stats.Polls++
 	mis := s.mis
+	updated := s.Updated
 	if job.polls < mis.PollsBeforeDone {
 		job.polls++
 		s.mu.Unlock()
@@ -341,7 +352,7 @@ func (s *FHIRServer) status(w http.ResponseWriter, r *http.Request, id string) {
 		Count int    `json:"count,omitempty"`
 	}
 	out := []file{}
-	if job.since.IsZero() || job.since.Before(s.Updated) {
+	if job.since.IsZero() || job.since.Before(updated) {
 		for _, t := range job.types {
 			out = append(out, file{Type: t, URL: baseURL(r) + "/files/" + id + "/" + t + ".ndjson"})
 		}
@@ -351,7 +362,7 @@ func (s *FHIRServer) status(w http.ResponseWriter, r *http.Request, id string) {
 		errs = append(errs, file{Type: "OperationOutcome", URL: baseURL(r) + "/files/" + id + "/OperationOutcome.ndjson"})
 	}
 	writeJSON(w, 200, map[string]any{
-		"transactionTime":     s.Updated.UTC().Format(time.RFC3339),
+		"transactionTime":     updated.UTC().Format(time.RFC3339),
 		"request":             baseURL(r) + "/$export",
 		"requiresAccessToken": true,
 		"output":              out,
@@ -392,7 +403,7 @@ func (s *FHIRServer) file(w http.ResponseWriter, r *http.Request, rest string) {
 		return
 	}
 	path := filepath.Join(s.dir, typ+".ndjson")
-	if !cut && mis.CorruptType != typ && mis.TruncateType != typ {
+	if !cut && mis.CorruptType != typ && mis.TruncateType != typ && job.since.IsZero() {
 		f, err := os.Open(path)
 		if err != nil {
 			outcome(w, 500, "exception", "export file missing")
@@ -409,6 +420,9 @@ func (s *FHIRServer) file(w http.ResponseWriter, r *http.Request, rest string) {
 	if err != nil {
 		outcome(w, 500, "exception", "export file missing")
 		return
+	}
+	if !job.since.IsZero() {
+		b = changedSince(b, job.since)
 	}
 	if mis.CorruptType == typ {
 		lines := strings.SplitAfterN(string(b), "\n", 3)
@@ -444,4 +458,30 @@ func (s *FHIRServer) file(w http.ResponseWriter, r *http.Request, rest string) {
 		return
 	}
 	w.Write(b)
+}
+
+// changedSince keeps the NDJSON lines whose resource's meta.lastUpdated
+// is after since (and those it cannot tell: better twice than never).
+func changedSince(b []byte, since time.Time) []byte {
+	var out []byte
+	for len(b) > 0 {
+		line := b
+		if i := slices.Index(b, '\n'); i >= 0 {
+			line, b = b[:i+1], b[i+1:]
+		} else {
+			b = nil
+		}
+		var r struct {
+			Meta struct {
+				LastUpdated string `json:"lastUpdated"`
+			} `json:"meta"`
+		}
+		if json.Unmarshal(line, &r) == nil {
+			if t, err := time.Parse(time.RFC3339Nano, r.Meta.LastUpdated); err == nil && !t.After(since) {
+				continue
+			}
+		}
+		out = append(out, line...)
+	}
+	return out
 }
