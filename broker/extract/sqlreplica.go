@@ -222,7 +222,9 @@ func (s *SQLReplica) errorf(format string, args ...any) error {
 }
 
 func (s *SQLReplica) scrub(msg string) string {
-	if s.password != "" {
+	// A password of a few characters would blank half the sentence where
+	// it happens to occur; the server never echoes one anyway.
+	if len(s.password) >= 4 {
 		msg = strings.ReplaceAll(msg, s.password, "[password withheld]")
 	}
 	return elevenDigits.ReplaceAllString(msg, "[identity number withheld]")

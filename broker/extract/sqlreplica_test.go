@@ -548,6 +548,21 @@ func TestSQLReplicaConnectionErrorsAreOneSentenceWithoutThePassword(t *testing.T
 	}
 	closedPort := l.Addr().(*net.TCPAddr).Port
 	l.Close()
+	// A server that accepts connections and never answers.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
 
 	variant := func(f func(u *url.URL)) string {
 		u := *good
@@ -562,6 +577,12 @@ func TestSQLReplicaConnectionErrorsAreOneSentenceWithoutThePassword(t *testing.T
 	}{
 		{"refused", variant(func(u *url.URL) { u.Host = fmt.Sprintf("127.0.0.1:%d", closedPort) }),
 			"cannot connect after 3 attempts: connection refused", 2},
+		{"silent server", variant(func(u *url.URL) {
+			u.Host = silent.Addr().String()
+			q := u.Query()
+			q.Set("connect_timeout", "1")
+			u.RawQuery = q.Encode()
+		}), "cannot connect after 3 attempts: the server did not answer in time", 2},
 		{"wrong password", variant(func(u *url.URL) { u.User = url.UserPassword(u.User.Username(), password+"x") }),
 			"cannot connect: the server refused the login", 0},
 		{"no such database", variant(func(u *url.URL) { u.Path = "/finnes_ikke" }),
@@ -903,5 +924,42 @@ func TestSQLReplicaWithQueriesForSomeDatasetsPullsOnlyThose(t *testing.T) {
 	}
 	if n := count(t, db, `SELECT count(*) FROM care_decision`); n != 0 {
 		t.Errorf("care_decision has %d rows from a source without a care query", n)
+	}
+}
+
+func TestRowsHashIgnoresTheOrderOfRowsButNotTheirContent(t *testing.T) {
+	sum := func(rows ...[]string) string {
+		var h rowsHash
+		for _, r := range rows {
+			vals := make([][]byte, len(r))
+			for i, f := range r {
+				vals[i] = []byte(f)
+			}
+			h.add(vals)
+		}
+		return h.hex(Care, layoutOf(Care).Header)
+	}
+	a, b, c := []string{"1", "ab", "c"}, []string{"2", "x", ""}, []string{"3", "y", "z"}
+	base := sum(a, b, c)
+	for _, tc := range []struct {
+		name string
+		rows [][]string
+		same bool
+	}{
+		{"the same rows", [][]string{a, b, c}, true},
+		{"reordered", [][]string{c, a, b}, true},
+		{"a value changed", [][]string{a, b, {"3", "y", "Z"}}, false},
+		{"a value moved across a column boundary", [][]string{{"1", "a", "bc"}, b, c}, false},
+		{"a row repeated", [][]string{a, b, c, c}, false},
+		{"a row left out", [][]string{a, b}, false},
+		{"two rows swapped values", [][]string{{"1", "x", ""}, {"2", "ab", "c"}, c}, false},
+	} {
+		if got := sum(tc.rows...) == base; got != tc.same {
+			t.Errorf("%s: same hash %v, want %v", tc.name, got, tc.same)
+		}
+	}
+	var empty rowsHash
+	if empty.hex(Care, layoutOf(Care).Header) == empty.hex(Growth, layoutOf(Growth).Header) {
+		t.Error("empty parts of two datasets hash alike")
 	}
 }
