@@ -209,6 +209,13 @@ func TestSourcesArePulledOnRequestThroughTheRunnerAndReported(t *testing.T) {
 	if strings.Contains(string(res.body), "fodselsnummer\":") {
 		t.Error("the extract shows a row")
 	}
+	metrics := e.do("", "GET", "/metrics", nil)
+	for _, want := range []string{`folkekommune_source_pulls_total{result="loaded",source="demo-fhir",trigger="request"} 1`,
+		`folkekommune_source_pulls_total{result="unchanged",source="demo-drop",trigger="request"} 1`, `folkekommune_source_running{source="demo-fhir"} 0`} {
+		if !strings.Contains(string(metrics.body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	// The audit log has the system's pull.
 	var actor string
 	if err := e.db.QueryRow(`SELECT actor FROM audit_log WHERE kind = 'pull' ORDER BY seq DESC LIMIT 1`).Scan(&actor); err != nil || actor == "" {

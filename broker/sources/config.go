@@ -262,6 +262,16 @@ type parser struct {
 
 func (p *parser) add(pr Problem) { p.problems = append(p.problems, pr) }
 
+// ok reports whether no problem was found on v's line of s yet.
+func (p *parser) ok(s *Source, v *yaml.Node) bool {
+	for _, pr := range p.problems {
+		if pr.Line == v.Line && pr.Source == s.Name {
+			return false
+		}
+	}
+	return true
+}
+
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // fields a source may have, so that a typo is named as one.
@@ -339,7 +349,11 @@ func (p *parser) source(n *yaml.Node) *Source {
 		case "scope":
 			s.Scope = p.str(s, v, k.Value)
 		case "private_key_file":
-			s.PrivateKeyFile = p.secretFile(s, v, k.Value)
+			if s.PrivateKeyFile = p.secretFile(s, v, k.Value); s.PrivateKeyFile != "" && p.ok(s, v) {
+				if _, err := extract.LoadFHIRKey(s.PrivateKeyFile); err != nil {
+					bad(v, "private_key_file", "cannot be used: "+err.Error())
+				}
+			}
 		case "password_file":
 			s.PasswordFile = p.secretFile(s, v, k.Value)
 		case "dsn":

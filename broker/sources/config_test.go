@@ -1,6 +1,11 @@
 package sources
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"flag"
 	"os"
 	"path/filepath"
@@ -30,12 +35,30 @@ func withSecrets(t *testing.T, src string, secrets map[string]os.FileMode) strin
 	for name, mode := range secrets {
 		p := filepath.Join(dir, name)
 		os.MkdirAll(filepath.Dir(p), 0o700)
-		if err := os.WriteFile(p, []byte("secret\n"), mode); err != nil {
+		content := []byte("secret\n")
+		if strings.HasSuffix(name, ".pem") {
+			content = testKeyPEM(t)
+		}
+		if err := os.WriteFile(p, content, mode); err != nil {
 			t.Fatal(err)
 		}
 		os.Chmod(p, mode)
 	}
 	return path
+}
+
+// testKeyPEM is a new EC P-384 private key in PEM, as SMART Backend
+// Services wants.
+func testKeyPEM(t *testing.T) []byte {
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
 func TestTheExampleSourcesFileIsValid(t *testing.T) {
@@ -110,6 +133,7 @@ func TestSmallFileProblems(t *testing.T) {
 		{"dsn and dsn_env", "sources:\n  - name: x\n    kind: sql\n    dsn: postgres://h/d\n    dsn_env: HOME\n    datasets: {care: SELECT 1}", `line 5: source "x": dsn_env and dsn are both given`},
 		{"key=value DSN with password", "sources:\n  - name: x\n    kind: sql\n    dsn: host=h password=p\n    datasets: {care: SELECT 1}", `dsn holds a password`},
 		{"schedule zone", "sources:\n  - name: x\n    kind: filedrop\n    folder: y\n    datasets: [care]\n    schedule: {every: 1h, zone: Mars/Olympus}", `line 6: source "x": schedule.zone "Mars/Olympus" is not a time zone`},
+		{"key not a PEM file", "sources:\n  - name: x\n    kind: fhir\n    base_url: https://f/fhir\n    client_id: c\n    key_id: k\n    private_key_file: " + notPEM(t) + "\n    datasets: [care]", `line 7: source "x": private_key_file cannot be used: FHIR client key`},
 		{"secret file missing", "sources:\n  - name: x\n    kind: fhir\n    base_url: https://f/fhir\n    client_id: c\n    private_key_file: /nonexistent/key.pem\n    datasets: [care]", `line 6: source "x": private_key_file /nonexistent/key.pem cannot be read`},
 	}
 	for _, tc := range tests {
@@ -123,6 +147,12 @@ func TestSmallFileProblems(t *testing.T) {
 			}
 		})
 	}
+}
+
+func notPEM(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "key.pem")
+	os.WriteFile(p, []byte("not a key"), 0o600)
+	return p
 }
 
 func TestLocationNeverShowsCredentials(t *testing.T) {

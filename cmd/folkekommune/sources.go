@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -141,6 +142,7 @@ database); with the broker running, use POST /api/v1/sources/NAME/pull.`,
 						bar.Set(int(done * 1000 / total))
 					}
 				},
+				ExportProgress: func(p string) { slog.Info("export in progress", "source", s.Name, "progress", p) },
 			})
 			bar.Finish()
 			if err != nil {
