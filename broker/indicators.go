@@ -262,18 +262,12 @@ func (s *Server) indicatorValues(w http.ResponseWriter, r *http.Request) error {
 // bottleneck of the dashboards.
 func (s *Server) mayReadIndicators(r *http.Request) error {
 	u, _ := UserFrom(r.Context())
-	subject := map[string]any{"id": u.ID, "roles": []any{u.Role}}
-	if u.Municipality != "" {
-		subject["municipality"] = u.Municipality
-	}
-	doc := map[string]any{
-		"subject": subject,
-		"action":  policies.ActionIndicatorRead,
-		"resource": map[string]any{"dataset": "indicators", "dimensions": []any{}, "filters": map[string]any{},
-			"smallest_population": 0, "row_level": false, "published": true},
-		"context": map[string]any{"time": time.Now().UTC().Format(time.RFC3339Nano), "releases": []any{}},
-	}
-	d, err := s.policy.WhatIf(r.Context(), doc)
+	d, err := s.policy.DecideUnlogged(r.Context(), policies.Input{
+		Subject:  policies.Subject{ID: u.ID, Roles: []string{u.Role}, Municipality: u.Municipality},
+		Action:   policies.ActionIndicatorRead,
+		Resource: policies.Resource{Dataset: "indicators", Published: true},
+		Context:  policies.Context{Time: time.Now()},
+	})
 	if err != nil {
 		return fmt.Errorf("policy on indicator reads: %w", err)
 	}

@@ -418,15 +418,8 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 // it commits or rolls back together with what the caller does about the
 // decision (a release, a review case). With a nil tx it is Decide.
 func (e *Engine) DecideTx(ctx context.Context, tx *sql.Tx, in Input) (Decision, error) {
-	if in.Context.Time.IsZero() {
-		in.Context.Time = e.now()
-	}
-	v := e.Current()
-	q := &v.query
-	if v.fast != nil && v.shape.wellFormed(in) {
-		q = v.fast
-	}
-	d, err := v.decideWith(ctx, q, in.valueWith(v.strs), e.now())
+	v, in := e.Current(), e.stamped(in)
+	d, err := v.decideTyped(ctx, in, e.now())
 	if e.audit != nil {
 		if lerr := e.record(ctx, tx, v, d, in.doc(), in.Subject.ID); lerr != nil {
 			// A decision that cannot be logged must not be acted on.
@@ -434,6 +427,33 @@ func (e *Engine) DecideTx(ctx context.Context, tx *sql.Tx, in Input) (Decision, 
 		}
 	}
 	return d, err
+}
+
+// DecideUnlogged takes a decision on a typed request like Decide, on the
+// same path, but records nothing in the audit log. It is for reads of
+// published aggregates (indicator values), which are protected before they
+// are published and read far too often for the audit chain to take every
+// read; a table request must go through Decide.
+func (e *Engine) DecideUnlogged(ctx context.Context, in Input) (Decision, error) {
+	return e.Current().decideTyped(ctx, e.stamped(in), e.now())
+}
+
+// stamped gives a request without a time the engine's present time.
+func (e *Engine) stamped(in Input) Input {
+	if in.Context.Time.IsZero() {
+		in.Context.Time = e.now()
+	}
+	return in
+}
+
+// decideTyped decides a typed request, with the Go shape check when the
+// version has it and it vouches for the request.
+func (v *Version) decideTyped(ctx context.Context, in Input, now time.Time) (Decision, error) {
+	q := &v.query
+	if v.fast != nil && v.shape.wellFormed(in) {
+		q = v.fast
+	}
+	return v.decideWith(ctx, q, in.valueWith(v.strs), now)
 }
 
 // WhatIf evaluates a hypothetical request, given as the JSON document the

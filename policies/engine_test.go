@@ -235,6 +235,53 @@ func TestWhatIfDoesNotLog(t *testing.T) {
 	}
 }
 
+// TestUnloggedDecisionsDecideAlikeAndLogNothing pins down the typed no-log
+// path the indicator reads take: the same decision as the logged path and
+// as what-if on the same document, and nothing in the audit log.
+func TestUnloggedDecisionsDecideAlikeAndLogNothing(t *testing.T) {
+	e := engine(t)
+	log := memLog(t)
+	e.SetAudit(log)
+	ctx := context.Background()
+	reader := Input{
+		Subject:  Subject{ID: "u-coordinator", Roles: []string{"coordinator"}, Municipality: "4627"},
+		Action:   ActionIndicatorRead,
+		Resource: Resource{Dataset: "indicators", Published: true},
+		Context:  Context{Time: now},
+	}
+	unpublished := reader
+	unpublished.Resource.Published = false
+	anonymous := reader
+	anonymous.Subject.ID = ""
+	for _, tt := range []struct {
+		name    string
+		in      Input
+		outcome string
+	}{
+		{"published indicator", reader, OutcomeAllow},
+		{"unpublished indicator", unpublished, OutcomeDeny},
+		{"no subject", anonymous, OutcomeDeny},
+		{"research table", researchRequest(), OutcomeAllow},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := e.DecideUnlogged(ctx, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := e.WhatIf(ctx, mustDoc(t, tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Outcome() != tt.outcome || !sameDecision(d, w) {
+				t.Fatalf("unlogged decision %s %v, what-if %s %v, want %s", d.Outcome(), d.Codes(), w.Outcome(), w.Codes(), tt.outcome)
+			}
+		})
+	}
+	if h, _ := log.Head(ctx); h.Seq != 0 {
+		t.Fatalf("unlogged decisions were logged (head %d)", h.Seq)
+	}
+}
+
 func TestDecisionsAreLoggedWithVersionAndMaskedInput(t *testing.T) {
 	e := engine(t)
 	log := memLog(t)
