@@ -233,8 +233,9 @@ func (s *SQLReplica) scrub(msg string) string {
 // replicaError is a scrubbed message that still unwraps to a context's
 // error, so that callers can tell a cancelled pull.
 type replicaError struct {
-	msg string
-	err error
+	msg   string
+	err   error
+	retry bool // the snapshot was lost, not refused: a new one may succeed
 }
 
 func (e *replicaError) Error() string { return e.msg }
@@ -261,11 +262,7 @@ func (s *SQLReplica) connect(ctx context.Context) (*pgx.Conn, error) {
 	var last error
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		if attempt > 0 {
-			d := s.backoff << min(attempt-1, 20)
-			if d > s.maxBackoff || d <= 0 {
-				d = s.maxBackoff
-			}
-			d = d/2 + rand.N(d/2+1)
+			d := s.backoffFor(attempt)
 			slog.Debug("sql replica connect retry", "source", s.location, "attempt", attempt+1, "wait", d)
 			if err := s.sleep(ctx, d); err != nil {
 				return nil, s.errorf("connecting was abandoned: %v", err)
@@ -285,6 +282,17 @@ func (s *SQLReplica) connect(ctx context.Context) (*pgx.Conn, error) {
 		last = errors.New(reason)
 	}
 	return nil, s.errorf("cannot connect after %d attempts: %v", s.attempts, last)
+}
+
+// backoffFor is the wait before retry number attempt (from 1): doubling
+// from the first backoff up to its cap, with full jitter over its upper
+// half.
+func (s *SQLReplica) backoffFor(attempt int) time.Duration {
+	d := s.backoff << min(attempt-1, 20)
+	if d > s.maxBackoff || d <= 0 {
+		d = s.maxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
 }
 
 // connectReason says in a few words why a connection failed, and whether
@@ -489,12 +497,48 @@ func (s *SQLReplica) queryError(ctx context.Context, ds Dataset, err error) erro
 	if cerr := ctx.Err(); cerr != nil {
 		return s.errorf("the query for dataset %s was stopped: %v", ds, cerr)
 	}
-	return s.errorf("the query for dataset %s failed: %s", ds, s.queryReason(err))
+	e := s.errorf("the query for dataset %s failed: %s", ds, s.queryReason(err))
+	e.(*replicaError).retry = snapshotLost(err)
+	return e
+}
+
+// snapshotLost tells an error that is not the query's fault and that a
+// new snapshot may cure.
+func snapshotLost(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "57P01", "57P02", "57P03": // admin or crash shutdown, starting up
+			return true
+		case "40001", "40P01":
+			return strings.Contains(pe.Message, "conflict with recovery")
+		}
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || isTimeout(err)
 }
 
 // Parts implements Source: in one read-only snapshot it runs each
-// configured query and spools its rows, in Layouts' order.
+// configured query and spools its rows, in Layouts' order. A snapshot
+// lost to the server (a standby cancelling the queries for a conflict
+// with recovery, a restart, a cut connection) is taken again from the
+// start, with the connection's backoff; a query's own error is not.
 func (s *SQLReplica) Parts(ctx context.Context) (parts []Part, err error) {
+	for attempt := 0; ; attempt++ {
+		parts, err = s.snapshot(ctx)
+		var re *replicaError
+		if err == nil || !errors.As(err, &re) || !re.retry || attempt+1 >= s.attempts || ctx.Err() != nil {
+			return parts, err
+		}
+		slog.Warn("sql replica snapshot lost; taking it again", "source", s.location, "attempt", attempt+2, "cause", err)
+		if serr := s.sleep(ctx, s.backoffFor(attempt+1)); serr != nil {
+			return nil, err
+		}
+	}
+}
+
+func (s *SQLReplica) snapshot(ctx context.Context) (parts []Part, err error) {
 	if err := s.Close(); err != nil {
 		return nil, fmt.Errorf("remove old SQL replica spool: %w", err)
 	}

@@ -690,21 +690,27 @@ func spooledRows(t *testing.T, src *SQLReplica, ds Dataset) [][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out [][]string
 	for _, p := range parts {
-		if p.Dataset != ds {
-			continue
+		if p.Dataset == ds {
+			return spooledRowsOf(t, src, p)
 		}
-		err := src.Read(context.Background(), p, func(line int64, rec []string) error {
-			if line != int64(len(out)+1) {
-				return fmt.Errorf("row %d read as line %d", len(out)+1, line)
-			}
-			out = append(out, append([]string(nil), rec...))
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
+	}
+	return nil
+}
+
+// spooledRowsOf reads a spooled part back, checking the row numbers.
+func spooledRowsOf(t *testing.T, src *SQLReplica, p Part) [][]string {
+	t.Helper()
+	var out [][]string
+	err := src.Read(context.Background(), p, func(line int64, rec []string) error {
+		if line != int64(len(out)+1) {
+			return fmt.Errorf("row %d read as line %d", len(out)+1, line)
 		}
+		out = append(out, append([]string(nil), rec...))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -961,5 +967,45 @@ func TestRowsHashIgnoresTheOrderOfRowsButNotTheirContent(t *testing.T) {
 	var empty rowsHash
 	if empty.hex(Care, layoutOf(Care).Header) == empty.hex(Growth, layoutOf(Growth).Header) {
 		t.Error("empty parts of two datasets hash alike")
+	}
+}
+
+func TestSQLReplicaTakesALostSnapshotAgain(t *testing.T) {
+	r := useReplica(t)
+	marker := "lost_" + r.schema
+	slow := `SELECT /* ` + marker + ` */ fnr AS fodselsnummer, kommune AS kommunenummer, tjeneste, fra AS vedtak_fra, til AS vedtak_til
+		FROM iplos_vedtak WHERE (SELECT true FROM pg_sleep(0.5)) ORDER BY lopenr`
+	// The owner's account, so that the owner may end its backend.
+	src := r.source(t, SQLReplicaOptions{DSN: r.ownerDSN, Queries: map[Dataset]string{Care: slow}})
+	var waits int
+	src.sleep = func(ctx context.Context, d time.Duration) error { waits++; return nil }
+	owner := r.owner(t)
+	terminated := make(chan error, 1)
+	go func() {
+		for i := 0; i < 200; i++ {
+			var n int
+			err := owner.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+				WHERE query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()`, marker).Scan(&n)
+			if err != nil || n > 0 {
+				terminated <- err
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		terminated <- errors.New("the query never showed up on the server")
+	}()
+	parts, err := src.Parts(context.Background())
+	if terr := <-terminated; terr != nil {
+		t.Fatal(terr)
+	}
+	if err != nil {
+		t.Fatalf("a snapshot lost once was not taken again: %v", err)
+	}
+	if waits != 1 || len(parts) != 1 {
+		t.Errorf("%d retries and %d parts, want 1 and 1", waits, len(parts))
+	}
+	want := readRows(t, filepath.Join(r.drop, synth.FileCare+".csv"))
+	if got := spooledRowsOf(t, src, parts[0]); len(got) != len(want) {
+		t.Errorf("the second snapshot spooled %d rows, want %d", len(got), len(want))
 	}
 }
