@@ -272,3 +272,37 @@ func TestBrowserResearcherSubmitsARequestAndDownloadsTheRelease(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestBrowserCoordinatorOpensAnIndicatorAndSeesTheChartAndASuppressedValue(t *testing.T) {
+	// Find, over plain HTTP, an indicator page of a small municipality
+	// with a withheld value; then walk there as the coordinator would.
+	path, _ := suppressedIndicator(t, func() *browser { b := newBrowser(t); b.login("coordinator"); return b }())
+	ctx := tab(t)
+	signIn(t, ctx, "coordinator")
+	open(t, ctx, "/indikatorer")
+	screenshot(t, ctx, "barometer")
+	open(t, ctx, path)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("svg#trend")), chromedp.WaitVisible(chromedp.CSS("svg#compare"))); err != nil {
+		t.Fatalf("the charts are not visible: %v", err)
+	}
+	if got := text(t, ctx, chromedp.CSS(`td.suppressed[data-status="primary"]`)); got != "skjult" {
+		t.Fatalf("a suppressed value shows %q, want skjult", got)
+	}
+	// The trend chart draws the municipality's line and a hollow mark
+	// for a suppressed period or its band; the comparison chart a bar per
+	// shown area.
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("svg#compare rect.bar").length`))
+	if err != nil || n == 0 {
+		t.Fatalf("the comparison chart has %d bars (%v)", n, err)
+	}
+	screenshot(t, ctx, "indicator")
+	// And in English.
+	open(t, ctx, path+"&lang=en")
+	if got := text(t, ctx, chromedp.CSS(`td.suppressed[data-status="primary"]`)); got != "suppressed" {
+		t.Fatalf("in English a suppressed value shows %q", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "indicator-phone-en")
+}

@@ -98,7 +98,7 @@ func openSVG(b *strings.Builder, id, title, desc string, w, h int) {
 
 // SVG draws the chart.
 func (c LineChart) SVG() template.HTML {
-	const w, h, left, right, top, bottom = 640, 320, 56, 16, 16, 64
+	const w, h, left, right, top, bottom = 640, 340, 56, 16, 28, 84
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, s := range c.Series {
 		for i, v := range s.Values {
@@ -140,7 +140,7 @@ func (c LineChart) SVG() template.HTML {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="end" transform="rotate(-35 %.1f %d)">%s</text>`, xAt(i), h-bottom+16, xAt(i), h-bottom+16, esc(x))
 	}
 	if c.Unit != "" {
-		fmt.Fprintf(&b, `<text x="4" y="%d" class="muted">%s</text>`, top-4+8, esc(c.Unit))
+		fmt.Fprintf(&b, `<text x="4" y="14" class="muted">%s</text>`, esc(c.Unit))
 	}
 	for si, s := range c.Series {
 		// The band: a polygon over each run of periods with both bounds.
@@ -183,8 +183,8 @@ func (c LineChart) SVG() template.HTML {
 			}
 		}
 		// Legend.
-		ly := h - 14
-		lx := left + si*200
+		ly := h - 10
+		lx := left + si*220
 		fmt.Fprintf(&b, `<line class="%s" x1="%d" x2="%d" y1="%d" y2="%d"/><text x="%d" y="%d" dominant-baseline="middle">%s</text>`,
 			cls, lx, lx+24, ly, ly, lx+30, ly, esc(s.Name))
 	}
@@ -221,7 +221,7 @@ func runs(n int, ok func(int) bool) [][]int {
 
 // SVG draws the chart.
 func (c DotChart) SVG() template.HTML {
-	const w, left, right, top, rowH = 640, 170, 24, 28, 22
+	const w, left, right, top, rowH = 640, 170, 24, 40, 22
 	h := top + rowH*len(c.Rows) + 24
 	hi := 0.0
 	for _, r := range c.Rows {
@@ -246,7 +246,7 @@ func (c DotChart) SVG() template.HTML {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`, x, h-8, esc(formatNum(c.Lang, v, d)))
 	}
 	if c.Unit != "" {
-		fmt.Fprintf(&b, `<text x="%d" y="14" class="muted">%s</text>`, left, esc(c.Unit))
+		fmt.Fprintf(&b, `<text x="%d" y="14" text-anchor="end" class="muted">%s</text>`, w-right, esc(c.Unit))
 	}
 	for i, r := range c.Rows {
 		y := top + i*rowH
@@ -279,7 +279,7 @@ func (c DotChart) SVG() template.HTML {
 	if finite(c.Reference) {
 		x := xAt(c.Reference)
 		fmt.Fprintf(&b, `<line class="refline" x1="%.1f" x2="%.1f" y1="%d" y2="%d"/>`, x, x, top-6, h-24)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" class="muted">%s</text>`, x, top-10, esc(c.RefLabel))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" class="muted">%s</text>`, x, top-14, esc(c.RefLabel))
 	}
 	fmt.Fprintf(&b, `<line class="axis" x1="%d" x2="%d" y1="%d" y2="%d"/>`, left, left, top-6, h-24)
 	b.WriteString(`</svg>`)
