@@ -10,8 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/kunnskapskommunen/folkekommune/broker/audit"
+	"github.com/kunnskapskommunen/folkekommune/broker/fnr"
 	"github.com/kunnskapskommunen/folkekommune/broker/store"
 	"github.com/kunnskapskommunen/folkekommune/broker/synth"
 )
@@ -483,4 +487,139 @@ func TestGeneratorWritesThePullsLayout(t *testing.T) {
 	if len(synth.FileOrder) != len(Layouts) {
 		t.Errorf("generator writes %d files, layout has %d", len(synth.FileOrder), len(Layouts))
 	}
+}
+
+// TestPullIdentityAnswersOnlyUnderThePullsContext pins down the SQL function
+// that pseudonymises inside DuckDB: it gives what the Go Pseudonymiser and
+// fnr.Parse give, and a statement run without the pull's context, on the
+// pull's connection or another, cannot call it, so it is no pseudonym
+// oracle for anyone else sharing the database.
+func TestPullIdentityAnswersOnlyUnderThePullsContext(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := duckdb.RegisterScalarUDF(conn, "pull_identity", &identityFunc{}); err != nil {
+		t.Fatal(err)
+	}
+	ps := NewPseudonymiser(testKey)
+	birth := time.Date(1987, 11, 30, 0, 0, 0, 0, time.UTC)
+	id, err := fnr.NewSynthesizer().New(birth, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badCheck := id[:10] + string('0'+(id[10]-'0'+1)%10)
+	const q = `SELECT id.pid::VARCHAR, id.problem, id.birth, id.male, id.record_key FROM (SELECT pull_identity(?) AS id)`
+	tests := []struct {
+		name    string
+		fnr     string
+		problem string
+	}{
+		{"a valid number", id, ""},
+		{"wrong check digits", badCheck, fnr.ErrCheckDigit.Error()},
+		{"too short", "1234", fnr.ErrLength.Error()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var rk sql.NullInt64
+			var problem sql.NullString
+			var gotBirth sql.NullTime
+			var male sql.NullBool
+			var upid any
+			if err := conn.QueryRowContext(withPseudonymiser(ctx, ps), q, tc.fnr).
+				Scan(&upid, &problem, &gotBirth, &male, &rk); err != nil {
+				t.Fatal(err)
+			}
+			if tc.problem != "" {
+				if problem.String != tc.problem || upid != nil || rk.Valid || gotBirth.Valid || male.Valid {
+					t.Errorf("got pid %v problem %q birth %v male %v, want only the problem %q", upid, problem.String, gotBirth, male, tc.problem)
+				}
+				return
+			}
+			want := ps.PID(tc.fnr)
+			if s, _ := upid.(string); s != strconv.FormatUint(want, 10) || problem.Valid {
+				t.Fatalf("pid %v problem %v, want pid %d and no problem", upid, problem, want)
+			}
+			if !gotBirth.Valid || !gotBirth.Time.Equal(birth) || !male.Bool || rk.Int64 != int64(ps.RecordKey(want)) {
+				t.Errorf("birth %v male %v record key %d, want %v true %d", gotBirth.Time, male.Bool, rk.Int64, birth, ps.RecordKey(want))
+			}
+		})
+	}
+	// Without the pull's context the statement cannot be planned.
+	if err := conn.QueryRowContext(ctx, q, id).Scan(new(any), new(any), new(any), new(any), new(any)); err == nil || !strings.Contains(err.Error(), errNoPseudonymiser.Error()) {
+		t.Errorf("pull_identity without the pull's context: err %v, want %q", err, errNoPseudonymiser)
+	}
+	if err := db.QueryRowContext(ctx, q, id).Scan(new(any), new(any), new(any), new(any), new(any)); err == nil {
+		t.Error("pull_identity answered on another connection of the database")
+	}
+}
+
+// TestTwoIdentitiesWithOnePseudonymAreCounted plants an identity whose
+// pseudonym another number of the extract will get: the pull must see the
+// collision rather than merge two people.
+func TestTwoIdentitiesWithOnePseudonymAreCounted(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, sqlFile("prepare.sql", "")); err != nil {
+		t.Fatal(err)
+	}
+	ps := NewPseudonymiser(testKey)
+	a, _ := fnr.NewSynthesizer().New(time.Date(1950, 1, 2, 0, 0, 0, 0, time.UTC), false)
+	b, _ := fnr.NewSynthesizer().New(time.Date(1960, 3, 4, 0, 0, 0, 0, time.UTC), true)
+	for _, l := range Layouts {
+		if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE `+rawTable(l.Dataset)+` (fodselsnummer VARCHAR)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO raw_population VALUES (?), (?), (NULL), ('')`, a, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO raw_gp_contact VALUES (?), (?)`, a, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadIdentities(ctx, conn, ps); err != nil {
+		t.Fatal(err)
+	}
+	if ps.Collisions != 0 {
+		t.Fatalf("%d collisions among two distinct numbers", ps.Collisions)
+	}
+	if n := countConn(t, conn, `SELECT count(*) FROM ident`); n != 2 {
+		t.Fatalf("ident holds %d numbers, want the 2 distinct ones", n)
+	}
+	// ident keeps a: it stands in for a second number whose pseudonym is b's.
+	if _, err := conn.ExecContext(ctx, `UPDATE ident SET fnr = 'planted', pid = ?::UBIGINT WHERE fnr = ?`, strconv.FormatUint(ps.PID(b), 10), a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `DELETE FROM ident WHERE fnr = ?`, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `DELETE FROM raw_population WHERE fodselsnummer = ?`, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `DELETE FROM raw_gp_contact`); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadIdentities(ctx, conn, ps); err != nil {
+		t.Fatal(err)
+	}
+	if ps.Collisions != 1 {
+		t.Errorf("%d collisions counted, want 1", ps.Collisions)
+	}
+}
+
+func countConn(t *testing.T, conn *sql.Conn, q string) int64 {
+	t.Helper()
+	var n int64
+	if err := conn.QueryRowContext(context.Background(), q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
 }

@@ -1,6 +1,8 @@
 package extract
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -13,6 +15,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/kunnskapskommunen/folkekommune/broker/fnr"
 )
 
 // KeyEnv is the environment variable that may carry the pseudonymisation
@@ -76,17 +83,22 @@ func LoadKey(dataDir string) ([]byte, error) {
 // pseudonym is the first 64 bits of HMAC-SHA256(key, "pid" || number): at
 // 5.5 million persons the chance of any collision is below one in a
 // million, and the pull detects one if it happens (two identities, one
-// pseudonym) instead of merging two people. A pull sees each person many
-// times, so pseudonyms are cached per pull. Not safe for concurrent use.
+// pseudonym) instead of merging two people. Safe for concurrent use: DuckDB
+// calls it from all its threads at once (pull_identity).
 type Pseudonymiser struct {
-	mac   hash.Hash
-	rk    hash.Hash
-	cache map[string]uint64
-	seen  map[uint64]struct{}
-	sum   []byte
+	key, rkKey []byte
+	hashers    sync.Pool // of *keyedHashes
 	// Collisions counts distinct identities that met an already used
 	// pseudonym; a pull refuses to load when it is not zero.
 	Collisions int
+}
+
+// keyedHashes is one goroutine's HMAC states: an HMAC is reset to its keyed
+// state in a few nanoseconds, but built from the key in about a
+// microsecond.
+type keyedHashes struct {
+	mac, rk hash.Hash
+	sum     []byte
 }
 
 // NewPseudonymiser keys a pseudonymiser. The record-key secret for the
@@ -95,43 +107,136 @@ type Pseudonymiser struct {
 func NewPseudonymiser(key []byte) *Pseudonymiser {
 	derive := hmac.New(sha256.New, key)
 	derive.Write([]byte("folkekommune record key v1"))
-	return &Pseudonymiser{
-		mac:   hmac.New(sha256.New, key),
-		rk:    hmac.New(sha256.New, derive.Sum(nil)),
-		cache: make(map[string]uint64, 1<<16),
-		seen:  make(map[uint64]struct{}, 1<<16),
-		sum:   make([]byte, 0, sha256.Size),
+	p := &Pseudonymiser{key: bytes.Clone(key), rkKey: derive.Sum(nil)}
+	p.hashers.New = func() any {
+		return &keyedHashes{
+			mac: hmac.New(sha256.New, p.key),
+			rk:  hmac.New(sha256.New, p.rkKey),
+			sum: make([]byte, 0, sha256.Size),
+		}
 	}
+	return p
 }
 
 var pidLabel = []byte("pid\x00")
 
 // PID returns the pseudonym of an identity number.
 func (p *Pseudonymiser) PID(id string) uint64 {
-	if v, ok := p.cache[id]; ok {
-		return v
-	}
-	p.mac.Reset()
-	p.mac.Write(pidLabel)
-	p.mac.Write([]byte(id))
-	p.sum = p.mac.Sum(p.sum[:0])
-	v := binary.BigEndian.Uint64(p.sum)
-	if _, dup := p.seen[v]; dup {
-		p.Collisions++
-	}
-	p.seen[v] = struct{}{}
-	// id may point into a reused read buffer (Parquet); keep a copy.
-	p.cache[strings.Clone(id)] = v
-	return v
+	h := p.hashers.Get().(*keyedHashes)
+	defer p.hashers.Put(h)
+	return h.pid(id)
 }
 
 // RecordKey is the person's cell-key record key, uniform on [0, 2^32),
 // stable across pulls for as long as the key is.
 func (p *Pseudonymiser) RecordKey(pid uint64) uint32 {
+	h := p.hashers.Get().(*keyedHashes)
+	defer p.hashers.Put(h)
+	return h.recordKey(pid)
+}
+
+func (h *keyedHashes) pid(id string) uint64 {
+	h.mac.Reset()
+	h.mac.Write(pidLabel)
+	h.mac.Write([]byte(id))
+	h.sum = h.mac.Sum(h.sum[:0])
+	return binary.BigEndian.Uint64(h.sum)
+}
+
+func (h *keyedHashes) recordKey(pid uint64) uint32 {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], pid)
-	p.rk.Reset()
-	p.rk.Write(b[:])
-	p.sum = p.rk.Sum(p.sum[:0])
-	return binary.BigEndian.Uint32(p.sum)
+	h.rk.Reset()
+	h.rk.Write(b[:])
+	h.sum = h.rk.Sum(h.sum[:0])
+	return binary.BigEndian.Uint32(h.sum)
+}
+
+// identityFunc is the pull's SQL function pull_identity(fødselsnummer): the
+// number's pseudonym, birth date, sex and record key, or its problem. It
+// runs inside DuckDB's parallel execution, so the distinct identities of an
+// extract never travel to Go and back. The key is not in the function: a
+// statement finds the pull's Pseudonymiser in the context it runs under
+// (withPseudonymiser), and one run under any other context cannot even be
+// planned, so the function is no oracle for whoever else shares the
+// database.
+type identityFunc struct{}
+
+type pseudonymiserKey struct{}
+
+// withPseudonymiser lets the statements run under ctx call pull_identity.
+func withPseudonymiser(ctx context.Context, p *Pseudonymiser) context.Context {
+	return context.WithValue(ctx, pseudonymiserKey{}, p)
+}
+
+var identityType = func() duckdb.TypeInfo {
+	t := func(typ duckdb.Type) duckdb.TypeInfo {
+		info, err := duckdb.NewTypeInfo(typ)
+		if err != nil {
+			panic(err)
+		}
+		return info
+	}
+	var entries []duckdb.StructEntry
+	for _, f := range []struct {
+		name string
+		typ  duckdb.Type
+	}{{"pid", duckdb.TYPE_UBIGINT}, {"problem", duckdb.TYPE_VARCHAR}, {"birth", duckdb.TYPE_DATE}, {"male", duckdb.TYPE_BOOLEAN}, {"record_key", duckdb.TYPE_UINTEGER}} {
+		e, err := duckdb.NewStructEntry(t(f.typ), f.name)
+		if err != nil {
+			panic(err)
+		}
+		entries = append(entries, e)
+	}
+	info, err := duckdb.NewStructInfo(entries[0], entries[1:]...)
+	if err != nil {
+		panic(err)
+	}
+	return info
+}()
+
+func (*identityFunc) Config() duckdb.ScalarFuncConfig {
+	varchar, _ := duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
+	return duckdb.ScalarFuncConfig{InputTypeInfos: []duckdb.TypeInfo{varchar}, ResultTypeInfo: identityType}
+}
+
+var errNoPseudonymiser = errors.New("pull_identity is only available to the pull that registered it")
+
+func (*identityFunc) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{
+		ScalarBinder: func(ctx context.Context, _ []duckdb.ScalarUDFArg) (context.Context, error) {
+			if _, ok := ctx.Value(pseudonymiserKey{}).(*Pseudonymiser); !ok {
+				return nil, errNoPseudonymiser
+			}
+			return ctx, nil
+		},
+		ChunkContextExecutor: func(ctx context.Context, chunk *duckdb.ChunkIteratorState) error {
+			p, ok := ctx.Value(pseudonymiserKey{}).(*Pseudonymiser)
+			if !ok {
+				return errNoPseudonymiser
+			}
+			h := p.hashers.Get().(*keyedHashes)
+			defer p.hashers.Put(h)
+			// SetResult copies the fields into DuckDB's vectors at once,
+			// so one map serves the whole chunk.
+			res := map[string]any{"pid": nil, "problem": nil, "birth": nil, "male": nil, "record_key": nil}
+			for row, err := range chunk.Rows() {
+				if err != nil {
+					return err
+				}
+				s, _ := (*row.GetValuePtr(0)).(string)
+				info, err := fnr.Parse(s)
+				if err != nil {
+					res["pid"], res["problem"], res["birth"], res["male"], res["record_key"] = nil, err.Error(), nil, nil, nil
+				} else {
+					pid := h.pid(s)
+					res["pid"], res["problem"], res["birth"], res["male"], res["record_key"] = pid, nil, info.Birth, info.Male, h.recordKey(pid)
+				}
+				if err := row.SetResult(res); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
 }

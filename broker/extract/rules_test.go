@@ -2,11 +2,13 @@ package extract
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kunnskapskommunen/folkekommune/broker/catalog"
 	"github.com/kunnskapskommunen/folkekommune/broker/fnr"
 )
 
@@ -142,5 +144,60 @@ func TestEveryValidationRuleQuarantinesWithItsFieldAndReason(t *testing.T) {
 		if n := count(t, db, q); n != want {
 			t.Errorf("%s = %d, want %d", q, n, want)
 		}
+	}
+}
+
+// TestICPC2CodeListAgreesWithTheCatalogue checks the SQL code list the pull
+// validates contacts with against catalog.ValidICPC2, on every letter and
+// two digits and on strings that are nearly codes.
+func TestICPC2CodeListAgreesWithTheCatalogue(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := defineCodeMacros(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	candidates := []string{"", "R", "R7", "R740", " R74", "R74 ", "r74", "RR4", "R7A", "Ä74", "R٧٤", "R30", "R69", "R00", "R29", "R70", "R99"}
+	for c := 'A'; c <= 'Z'; c++ {
+		for n := 0; n <= 99; n++ {
+			candidates = append(candidates, string(c)+strconv.Itoa(n/10)+strconv.Itoa(n%10))
+		}
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT s, coalesce(is_icpc2(s), false) FROM (SELECT DISTINCT unnest(?::VARCHAR[]) AS s)`, candidates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	seen, accepted := 0, 0
+	for rows.Next() {
+		var s string
+		var got bool
+		if err := rows.Scan(&s, &got); err != nil {
+			t.Fatal(err)
+		}
+		seen++
+		if want := catalog.ValidICPC2(s); got != want {
+			t.Errorf("is_icpc2(%q) = %v, catalog.ValidICPC2 says %v", s, got, want)
+		}
+		if got {
+			accepted++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if seen < 26*100 {
+		t.Fatalf("only %d candidates checked", seen)
+	}
+	if want := len(catalog.ICPC2Chapters) * (29 + 30); accepted != want {
+		t.Errorf("%d codes accepted, want %d (17 chapters × 01–29 and 70–99)", accepted, want)
+	}
+	var null sql.NullBool
+	if err := conn.QueryRowContext(ctx, `SELECT is_icpc2(NULL)`).Scan(&null); err != nil || null.Valid {
+		t.Errorf("is_icpc2(NULL) = %v (%v), want NULL", null, err)
 	}
 }

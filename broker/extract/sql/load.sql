@@ -1,38 +1,60 @@
 -- name: duplicates
 -- Exact duplicates among a dataset's clean rows: the first occurrence is
 -- kept, every later one is quarantined naming the line it repeats. Only
--- rows whose value hash occurs more than once are candidates (one integer
--- per row to group: cheap); among those few, rows are compared on every
--- column, so a hash collision can neither drop a row nor hide a duplicate.
+-- rows whose value hash occurs more than once are candidates: sorted by
+-- hash, such a row has an equal neighbour (one integer per row to sort,
+-- cheaper than a hash table of millions of groups that are nearly all
+-- single rows). Among those few, rows are compared on every column, so a
+-- hash collision can neither drop a row nor hide a duplicate.
 CREATE OR REPLACE TEMP TABLE dup AS
 SELECT 'population' AS dataset, line, first FROM (
     SELECT line, min(line) OVER (PARTITION BY pid, sex, death_month, municipality, district, moved_in, moved_out) AS first
     FROM chk_population
-    WHERE problem IS NULL AND h IN (SELECT h FROM chk_population WHERE problem IS NULL GROUP BY h HAVING count(*) > 1)
+    WHERE problem IS NULL AND line IN (
+        SELECT line FROM (
+            SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
+            FROM chk_population WHERE problem IS NULL)
+        WHERE h = prev OR h = next)
 ) WHERE line <> first
 UNION ALL
 SELECT 'growth' AS dataset, line, first FROM (
     SELECT line, min(line) OVER (PARTITION BY pid, municipality, check_type, measured_on, height_cm, weight_kg) AS first
     FROM chk_growth
-    WHERE problem IS NULL AND h IN (SELECT h FROM chk_growth WHERE problem IS NULL GROUP BY h HAVING count(*) > 1)
+    WHERE problem IS NULL AND line IN (
+        SELECT line FROM (
+            SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
+            FROM chk_growth WHERE problem IS NULL)
+        WHERE h = prev OR h = next)
 ) WHERE line <> first
 UNION ALL
 SELECT 'vaccination' AS dataset, line, first FROM (
     SELECT line, min(line) OVER (PARTITION BY pid, municipality, vaccine, dose, vaccinated_on) AS first
     FROM chk_vaccination
-    WHERE problem IS NULL AND h IN (SELECT h FROM chk_vaccination WHERE problem IS NULL GROUP BY h HAVING count(*) > 1)
+    WHERE problem IS NULL AND line IN (
+        SELECT line FROM (
+            SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
+            FROM chk_vaccination WHERE problem IS NULL)
+        WHERE h = prev OR h = next)
 ) WHERE line <> first
 UNION ALL
 SELECT 'gp_contact' AS dataset, line, first FROM (
     SELECT line, min(line) OVER (PARTITION BY pid, municipality, contact_date, icpc2, service, contact_type) AS first
     FROM chk_gp_contact
-    WHERE problem IS NULL AND h IN (SELECT h FROM chk_gp_contact WHERE problem IS NULL GROUP BY h HAVING count(*) > 1)
+    WHERE problem IS NULL AND line IN (
+        SELECT line FROM (
+            SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
+            FROM chk_gp_contact WHERE problem IS NULL)
+        WHERE h = prev OR h = next)
 ) WHERE line <> first
 UNION ALL
 SELECT 'care' AS dataset, line, first FROM (
     SELECT line, min(line) OVER (PARTITION BY pid, municipality, service_type, decision_start, decision_end) AS first
     FROM chk_care
-    WHERE problem IS NULL AND h IN (SELECT h FROM chk_care WHERE problem IS NULL GROUP BY h HAVING count(*) > 1)
+    WHERE problem IS NULL AND line IN (
+        SELECT line FROM (
+            SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
+            FROM chk_care WHERE problem IS NULL)
+        WHERE h = prev OR h = next)
 ) WHERE line <> first;
 
 -- name: replace
