@@ -406,9 +406,9 @@ var (
 	}
 )
 
-// columnOrder checks a query's columns against the dataset's header and
-// returns, for each header column, its position in the result.
-func (s *SQLReplica) columnOrder(conn *pgx.Conn, ds Dataset, fields []pgconn.FieldDescription) ([]int, error) {
+// columnOrder checks a query's column names against the dataset's header
+// and returns, for each header column, its position in the result.
+func (s *SQLReplica) columnOrder(ds Dataset, fields []pgconn.FieldDescription) ([]int, error) {
 	header := layoutOf(ds).Header
 	var got []string
 	pos := map[string]int{}
@@ -448,21 +448,47 @@ func (s *SQLReplica) columnOrder(conn *pgx.Conn, ds Dataset, fields []pgconn.Fie
 	order := make([]int, len(header))
 	for i, h := range header {
 		order[i] = pos[h]
-		oid := fields[pos[h]].DataTypeOID
-		if textTypes[oid] {
-			continue
-		}
-		name := "type " + strconv.FormatUint(uint64(oid), 10)
-		if t, ok := conn.TypeMap().TypeForOID(oid); ok {
-			name = t.Name
-		}
-		hint := "text"
-		if dateColumns[h] {
-			hint = "date (or to text in ISO 8601)"
-		}
-		return nil, s.errorf("the query for dataset %s returns column %s as %s, which has no agreed text form: cast it to %s", ds, h, name, hint)
 	}
 	return order, nil
+}
+
+// baseTypeSQL finds what a column's type is made of: the type under any
+// domains, whether that is an enum, and the type's SQL name.
+const baseTypeSQL = `WITH RECURSIVE t(oid, typtype, typbasetype, depth) AS (
+	SELECT oid, typtype, typbasetype, 0 FROM pg_catalog.pg_type WHERE oid = $1
+	UNION ALL
+	SELECT p.oid, p.typtype, p.typbasetype, t.depth + 1 FROM pg_catalog.pg_type p JOIN t ON p.oid = t.typbasetype WHERE t.typtype = 'd')
+SELECT oid, typtype = 'e', pg_catalog.format_type($1, NULL) FROM t ORDER BY depth DESC LIMIT 1`
+
+// checkTypes refuses a column whose type has no agreed text form, and
+// says which columns are char(n), whose padding is not part of the value.
+// Enums (their labels are codes) and domains over an accepted type pass.
+func (s *SQLReplica) checkTypes(ctx context.Context, tx pgx.Tx, ds Dataset, fields []pgconn.FieldDescription, order []int) ([]bool, error) {
+	header := layoutOf(ds).Header
+	trim := make([]bool, len(order))
+	for i, p := range order {
+		oid := fields[p].DataTypeOID
+		if textTypes[oid] {
+			trim[i] = oid == pgtype.BPCharOID
+			continue
+		}
+		var base uint32
+		var enum bool
+		var name string
+		if err := tx.QueryRow(ctx, baseTypeSQL, oid).Scan(&base, &enum, &name); err != nil {
+			return nil, s.queryError(ctx, ds, err)
+		}
+		if enum || textTypes[base] {
+			trim[i] = base == pgtype.BPCharOID
+			continue
+		}
+		hint := "text"
+		if dateColumns[header[i]] {
+			hint = "date (or to text in ISO 8601)"
+		}
+		return nil, s.errorf("the query for dataset %s returns column %s as %s, which has no agreed text form: cast it to %s", ds, header[i], name, hint)
+	}
+	return trim, nil
 }
 
 // describe binds @since and has the server describe the query without
@@ -479,13 +505,13 @@ func (s *SQLReplica) describe(ctx context.Context, tx pgx.Tx, ds Dataset, q stri
 	if err != nil {
 		return "", nil, nil, nil, s.queryError(ctx, ds, err)
 	}
-	order, err := s.columnOrder(tx.Conn(), ds, sd.Fields)
+	order, err := s.columnOrder(ds, sd.Fields)
 	if err != nil {
 		return "", nil, nil, nil, err
 	}
-	trim := make([]bool, len(order))
-	for i, p := range order {
-		trim[i] = sd.Fields[p].DataTypeOID == pgtype.BPCharOID
+	trim, err := s.checkTypes(ctx, tx, ds, sd.Fields, order)
+	if err != nil {
+		return "", nil, nil, nil, err
 	}
 	return q, args, order, trim, nil
 }

@@ -7,14 +7,19 @@
 -- The columns the synthetic exports break on purpose with impossible dates
 -- ("2021-02-30") are text, as in a legacy system that kept what was typed;
 -- a DATE column could not hold them. Every other date is a DATE, every
--- measure NUMERIC, the dose a SMALLINT, and codes char(n) or varchar.
+-- measure NUMERIC, the dose a SMALLINT, and codes char(n), varchar, an
+-- enum or a domain.
+
+-- The register's own code types: an enum, and a domain over char(n).
+CREATE TYPE kjonn_kode AS ENUM ('M', 'K');
+CREATE DOMAIN kommunenr AS char(4);
 
 CREATE TABLE folkereg_person (
     lopenr      bigint PRIMARY KEY,
     fnr         char(11),
     fodt        date,
-    kjonn       char(1),
-    kommune     char(4),
+    kjonn       kjonn_kode,
+    kommune     kommunenr,
     bydel       varchar(6),
     flyttet_inn text,
     flyttet_ut  date,
