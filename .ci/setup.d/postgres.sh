@@ -19,7 +19,7 @@
 # Run it locally with:  source .ci/setup.d/postgres.sh
 fk_postgres_setup() {
 	local bindir dir port pw_owner pw_reader p
-	bindir=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+	bindir=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1 || true)
 	if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
 		apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
