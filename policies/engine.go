@@ -218,7 +218,7 @@ func Compile(ctx context.Context, fsys fs.FS, source string) (*Version, error) {
 		rego.EvalMetrics(metrics.NoOp()),
 		rego.EvalGenerateJSON(keepAST),
 	}
-	if v.fast, err = v.prepareFastShape(ctx, opts); err != nil {
+	if v.fast, err = v.prepareFastShape(ctx, opts, frozen); err != nil {
 		v.FastShapeOff = err.Error()
 	}
 	v.FastShape = v.fast != nil

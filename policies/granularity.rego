@@ -18,7 +18,7 @@ import data.folkekommune.lib
 #     nb: Tabellen har flere dimensjoner enn regelverket tillater.
 #     en: The table has more dimensions than the policy allows.
 deny contains f if {
-	lib.table_request
+	lib.table_request == true
 	count(input.resource.dimensions) > config.max_dimensions
 	f := lib.finding(rego.metadata.rule(), {"requested": count(input.resource.dimensions), "max": config.max_dimensions})
 }
@@ -39,7 +39,7 @@ deny contains f if {
 #     nb: Befolkningen i tabellen er for liten til inndeling på bydelsnivå. Velg kommunenivå.
 #     en: The population in the table is too small for a breakdown by district. Choose municipality level.
 deny contains f if {
-	lib.table_request
+	lib.table_request == true
 	some d in input.resource.dimensions
 	level := config.dimensions[d].geo_level
 	lib.smallest_population < config.geo_levels[level]
@@ -67,7 +67,7 @@ deny contains f if {
 #     nb: Befolkningen i tabellen er for liten til så fin aldersinndeling. Velg en grovere inndeling.
 #     en: The population in the table is too small for such fine age groups. Choose coarser groups.
 deny contains f if {
-	lib.table_request
+	lib.table_request == true
 	some d in input.resource.dimensions
 	grouping := config.dimensions[d].age_grouping
 	lib.smallest_population < config.age_groupings[grouping]
@@ -95,7 +95,7 @@ deny contains f if {
 #     nb: Prosjektet har fått mange tabeller i perioden; nye forespørsler vurderes manuelt.
 #     en: The project has received many tables in this period; new requests are reviewed manually.
 review contains f if {
-	lib.table_request
+	lib.table_request == true
 
 	# Fewer releases in all than the cap cannot reach it in the period;
 	# counting them first spares the date arithmetic in the common case.

@@ -18,7 +18,7 @@ import data.folkekommune.lib
 #     nb: Prosjektet er ikke godkjent, eller godkjenningen gjelder ennå ikke.
 #     en: The project is not approved, or its approval has not taken effect.
 deny contains f if {
-	lib.table_request
+	lib.table_request == true
 	input.project
 	not approved
 	f := lib.finding(rego.metadata.rule(), {
@@ -50,7 +50,7 @@ approved if {
 #     nb: Prosjektets sluttdato er passert.
 #     en: The project's end date has passed.
 deny contains f if {
-	lib.table_request
+	lib.table_request == true
 	lib.end_ns + lib.day_ns <= lib.now_ns
 	f := lib.finding(rego.metadata.rule(), {"end_date": input.project.end_date})
 }
@@ -68,7 +68,7 @@ deny contains f if {
 #     nb: Brukeren er ikke medlem av prosjektet.
 #     en: The user is not a member of the project.
 deny contains f if {
-	lib.table_request
+	lib.table_request == true
 	not input.subject.id in input.project.members
 	f := lib.finding(rego.metadata.rule(), {})
 }
@@ -89,7 +89,7 @@ deny contains f if {
 #     nb: Helseforskning krever forhåndsgodkjenning fra REK, og prosjektet mangler REK-referanse.
 #     en: Health research needs prior approval from REK, and the project has no REK reference.
 deny contains f if {
-	lib.table_request
+	lib.table_request == true
 	config.purposes[input.project.purpose].needs_rek
 	not valid_rek
 	f := lib.finding(rego.metadata.rule(), {"rek": object.get(input.project, "rek", null)})
@@ -118,7 +118,7 @@ valid_rek if regex.match(`^(REK )?[0-9]{4}/[0-9]{1,7}$`, input.project.rek)
 #     nb: Prosjektet oppgir ikke et rettslig grunnlag som gjelder for formålet.
 #     en: The project does not state a legal basis that applies to its purpose.
 deny contains f if {
-	lib.table_request
+	lib.table_request == true
 	input.project
 	not legal_basis_fits_purpose
 	f := lib.finding(rego.metadata.rule(), {

@@ -75,7 +75,7 @@ deny contains f if {
 #     nb: Tabellen ber om en inndeling som ikke finnes for dette datasettet.
 #     en: The table asks for a breakdown that does not exist for this dataset.
 deny contains f if {
-	lib.table_request
+	lib.table_request == true
 	ds := config.datasets[input.resource.dataset]
 
 	# As for row_level_refused: look for one unknown dimension before
@@ -104,7 +104,7 @@ deny contains f if {
 #     nb: Tabeller utleveres bare til et prosjekt, og forespørselen nevner ikke noe prosjekt.
 #     en: Tables are released only to a project, and the request names none.
 deny contains f if {
-	lib.table_request
+	lib.table_request == true
 	not input.project
 	f := lib.finding(rego.metadata.rule(), {})
 }

@@ -19,8 +19,8 @@ import data.folkekommune.lib
 #     nb: Forespørselen gjelder særlig sensitive helseopplysninger, og prosjektet har ikke gjennomført en vurdering av personvernkonsekvenser (DPIA).
 #     en: The request concerns especially sensitive health data, and the project has not carried out a data protection impact assessment (DPIA).
 deny contains f if {
-	lib.table_request
-	lib.sensitive
+	lib.table_request == true
+	lib.sensitive == true
 	not input.project.dpia_done == true
 	f := lib.finding(rego.metadata.rule(), {})
 }
@@ -41,7 +41,7 @@ deny contains f if {
 #     nb: Forespørselen gjelder særlig sensitive helseopplysninger og må vurderes manuelt av personvernombudet.
 #     en: The request concerns especially sensitive health data and must be reviewed by the privacy officer.
 review contains f if {
-	lib.table_request
-	lib.sensitive
+	lib.table_request == true
+	lib.sensitive == true
 	f := lib.finding(rego.metadata.rule(), {})
 }
