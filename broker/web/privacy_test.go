@@ -1,0 +1,283 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// privacyPages are the privacy officer's pages, for the role checks.
+var privacyPages = []string{
+	"/personvern", "/personvern/regler", "/personvern/beslutninger", "/personvern/vurdering",
+	"/personvern/hva-om", "/personvern/revisjonslogg",
+}
+
+// queueRequest has the researcher send a request the policy sends to
+// manual review (a breakdown by ICPC-2 chapter is sensitive) and returns
+// its id.
+func queueRequest(t *testing.T) string {
+	t.Helper()
+	b := newBrowser(t)
+	b.login("researcher")
+	f := requestForm("gp_contact", "icpc2_chapter", "sex")
+	f.Set("action", "submit")
+	p := b.post("/foresporsler/ny?dataset=gp_contact", "/foresporsler/ny", f)
+	id, ok := strings.CutPrefix(p.header.Get("Location"), "/foresporsler/")
+	if p.status != http.StatusSeeOther || !ok {
+		t.Fatalf("submit a sensitive request: %d to %q\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	if got := b.follow(p); !strings.Contains(got.body, `id="request-state">til vurdering<`) {
+		t.Fatalf("the sensitive request is not under review:\n%s", got.body)
+	}
+	return id
+}
+
+func TestOnlyThePrivacyOfficerAndAdminOpenThePrivacyPages(t *testing.T) {
+	cases := []struct {
+		role string
+		want int
+	}{
+		{"", http.StatusSeeOther}, // to the login page
+		{"researcher", http.StatusForbidden},
+		{"coordinator", http.StatusForbidden},
+		{"fou_contact", http.StatusForbidden},
+		{"privacy_officer", http.StatusOK},
+		{"admin", http.StatusOK},
+	}
+	for _, c := range cases {
+		t.Run(c.role, func(t *testing.T) {
+			b := newBrowser(t)
+			if c.role != "" {
+				b.login(c.role)
+			}
+			for _, path := range privacyPages {
+				p := b.get(path)
+				if p.status != c.want {
+					t.Errorf("%s opens %s: %d, want %d", c.role, path, p.status, c.want)
+				}
+				if c.role == "" && !strings.HasPrefix(p.header.Get("Location"), "/logg-inn?neste=") {
+					t.Errorf("an anonymous visitor to %s is sent to %q, want the login page", path, p.header.Get("Location"))
+				}
+			}
+		})
+	}
+	// The admin reads the queue but may not decide: only privacy officers review.
+	id := queueRequest(t)
+	admin := newBrowser(t)
+	admin.login("admin")
+	if p := admin.get("/personvern/vurdering/" + id); p.status != http.StatusOK || strings.Contains(p.body, `id="approve"`) {
+		t.Errorf("the admin's review page: %d, with approve button: %v", p.status, strings.Contains(p.body, `id="approve"`))
+	}
+	if p := admin.post("/personvern/vurdering/"+id, "/personvern/vurdering/"+id, url.Values{"verdict": {"approve"}, "comment": {"ok"}}); p.status != http.StatusForbidden {
+		t.Errorf("the admin approves: %d, want 403", p.status)
+	}
+}
+
+func TestTheReviewFormIsRefusedWithoutItsCSRFToken(t *testing.T) {
+	id := queueRequest(t)
+	b := newBrowser(t)
+	b.login("privacy_officer")
+	b.get("/personvern/vurdering/" + id)
+	for name, token := range map[string]string{"missing": "", "wrong": strings.Repeat("ab", 32)} {
+		form := url.Values{"verdict": {"approve"}, "comment": {"Godkjent uten token"}}
+		if token != "" {
+			form.Set("csrf", token)
+		}
+		if p := b.do("POST", "/personvern/vurdering/"+id, form); p.status != http.StatusForbidden {
+			t.Errorf("%s token: %d, want 403", name, p.status)
+		}
+	}
+	// The what-if form too.
+	if p := b.do("POST", "/personvern/hva-om", url.Values{"role": {"researcher"}}); p.status != http.StatusForbidden {
+		t.Errorf("what-if without a token: %d, want 403", p.status)
+	}
+	if p := b.get("/personvern/vurdering/" + id); !strings.Contains(p.body, `id="request-state">til vurdering<`) {
+		t.Error("a refused form changed the request")
+	}
+}
+
+var decisionRow = regexp.MustCompile(`(?s)<tr data-kind="(\w+)" data-outcome="(\w+)" data-request="([^"]+)">`)
+
+func TestAPrivacyOfficerApprovesAQueuedRequestAndSeesItInTheDecisionLog(t *testing.T) {
+	id := queueRequest(t)
+	b := newBrowser(t)
+	b.login("privacy_officer")
+	q := b.get("/personvern/vurdering")
+	if !strings.Contains(q.body, `href="/personvern/vurdering/`+id+`"`) {
+		t.Fatalf("the queue does not list %s:\n%s", id, q.body)
+	}
+	page := "/personvern/vurdering/" + id
+	// No comment: the form comes back naming the field.
+	p := b.post(page, page, url.Values{"verdict": {"approve"}, "comment": {"  "}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="form-error"`) || !strings.Contains(p.body, "Begrunnelse") {
+		t.Fatalf("approve without a comment: %d, want 400 naming the comment:\n%s", p.status, p.body)
+	}
+	p = b.post(page, page, url.Values{"verdict": {"approve"}, "comment": {"Formålet og DPIA er i orden"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("approve: %d\n%s", p.status, p.body)
+	}
+	if done := b.follow(p); !strings.Contains(done.body, `id="review-notice"`) || !strings.Contains(done.body, id) || strings.Contains(done.body, `href="/personvern/vurdering/`+id+`"`) {
+		t.Errorf("after approving, the queue shows no notice or still lists %s:\n%s", id, done.body)
+	}
+	// The log shows the policy's decision (review, the request now
+	// released) and the privacy officer's verdict.
+	log := b.get("/personvern/beslutninger")
+	seen := map[string]bool{}
+	for _, m := range decisionRow.FindAllStringSubmatch(log.body, -1) {
+		if m[3] == id {
+			seen[m[1]+"/"+m[2]] = true
+		}
+	}
+	if !seen["decision/review"] || !seen["approval/approve"] {
+		t.Fatalf("the decision log shows %v for %s, want the review decision and the approval", seen, id)
+	}
+	// Filtered to approvals by this officer, it is there; to denials, not.
+	if p := b.get("/personvern/beslutninger?type=approval&utfall=approve&aktor=personvernombud.per"); !strings.Contains(p.body, `data-request="`+id+`"`) {
+		t.Error("the approval is missing from the filtered log")
+	}
+	if p := b.get("/personvern/beslutninger?utfall=deny"); strings.Contains(p.body, `data-request="`+id+`"`) || strings.Contains(p.body, `data-outcome="allow"`) {
+		t.Error("the filter on denials shows other outcomes")
+	}
+	// Deciding again is a conflict: the request is no longer under review.
+	if p := b.post(page, page, url.Values{"verdict": {"reject"}, "comment": {"For sent"}}); p.status != http.StatusConflict && p.status != http.StatusForbidden {
+		t.Errorf("a second verdict: %d, want 409 or 403", p.status)
+	}
+}
+
+func TestTheDecisionLogNamesABadFilter(t *testing.T) {
+	b := newBrowser(t)
+	b.login("privacy_officer")
+	for _, c := range []struct{ query, field string }{
+		{"fra=25.11.2026", "Fra og med dato"},
+		{"utfall=maybe", "Utfall"},
+		{"type=pull", "Type"},
+	} {
+		p := b.get("/personvern/beslutninger?" + c.query)
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="form-error"`) || !strings.Contains(p.body, c.field) {
+			t.Errorf("%s: %d, want 400 naming %s", c.query, p.status, c.field)
+		}
+	}
+}
+
+func TestWhatIfShowsTheDecisionAndLogsNothing(t *testing.T) {
+	b := newBrowser(t)
+	b.login("privacy_officer")
+	head := func() int64 {
+		h, err := site.srv.Audit().Head(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Seq
+	}
+	cases := []struct {
+		name    string
+		form    url.Values
+		outcome string
+		code    string
+	}{
+		{"ordinary request allowed", url.Values{}, "allow", ""},
+		{"not a member", url.Values{"member": {""}}, "deny", "not_project_member"},
+		{"sensitive chapter without DPIA", url.Values{"chapter": {"P"}, "dim": {"icpc2_chapter", "sex"}}, "deny", "sensitive_without_dpia"},
+		{"sensitive chapter with DPIA", url.Values{"chapter": {"P"}, "dim": {"icpc2_chapter", "sex"}, "dpia": {"on"}}, "review", "sensitive_review"},
+		{"row-level", url.Values{"row_level": {"on"}}, "deny", "row_level_refused"},
+		{"JSON as typed", url.Values{"run": {"json"}, "input": {`{"action": "release.request"}`}}, "deny", "input_malformed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			form := defaultWhatIf()
+			for k, v := range c.form {
+				form[k] = v
+			}
+			before := head()
+			p := b.post("/personvern/hva-om", "/personvern/hva-om", form)
+			if p.status != http.StatusOK || !strings.Contains(p.body, `class="decision `+c.outcome+`"`) {
+				t.Fatalf("what-if: %d, want outcome %s:\n%s", p.status, c.outcome, p.body)
+			}
+			if c.code != "" && !strings.Contains(p.body, "<code>"+c.code+"</code>") {
+				t.Errorf("the rule %s is not shown", c.code)
+			}
+			if !strings.Contains(p.body, `id="whatif-note"`) {
+				t.Error("the page does not say nothing was logged")
+			}
+			if after := head(); after != before {
+				t.Errorf("what-if wrote %d audit entries", after-before)
+			}
+		})
+	}
+	if p := b.post("/personvern/hva-om", "/personvern/hva-om", url.Values{"run": {"json"}, "input": {"[1,"}}); p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="form-error"`) {
+		t.Errorf("bad JSON: %d, want 400 with the problem", p.status)
+	}
+}
+
+// defaultWhatIf is the what-if form as the page first fills it.
+func defaultWhatIf() url.Values {
+	return url.Values{
+		"role": {"researcher"}, "action": {"release.request"}, "dataset": {"gp_contact"}, "dim": {"municipality", "sex"},
+		"from": {"2022-01-01"}, "to": {"2024-12-31"}, "population": {"0"}, "project_status": {"approved"},
+		"purpose": {"research"}, "rek": {"2024/123456"}, "legal_basis": {"hfl-35"}, "end_date": {"2030-12-31"},
+		"member": {"on"}, "releases": {"0"}, "run": {"form"},
+	}
+}
+
+func TestTheRulesPageShowsEachRuleWithSourceLegalBasisAndTests(t *testing.T) {
+	b := newBrowser(t)
+	b.login("privacy_officer")
+	p := b.get("/personvern/regler")
+	v := site.srv.Policy().Current()
+	for _, want := range []string{
+		v.Hash, `id="rule-not_project_member"`, "Bare prosjektets medlemmer", "# METADATA", "title_nb: Bare prosjektets medlemmer",
+		"test_not_project_member_denies", "personvernombudet", "Personvernforordningen art. 5",
+	} {
+		if !strings.Contains(p.body, want) && !strings.Contains(p.body, strings.ReplaceAll(want, "'", "&#39;")) {
+			t.Errorf("the rules page lacks %q", want)
+		}
+	}
+	coded := 0
+	for _, r := range v.Rules {
+		if r.Code != "" {
+			coded++
+			if !strings.Contains(p.body, `id="rule-`+r.Code+`"`) {
+				t.Errorf("rule %s is not on the page", r.Code)
+			}
+		}
+	}
+	if coded < 15 {
+		t.Errorf("only %d coded rules", coded)
+	}
+	if strings.Contains(p.body, "privacy.no_source") || strings.Contains(p.body, "kunne ikke leses") {
+		t.Error("some rule's source was not found")
+	}
+	if en := b.get("/personvern/regler?lang=en"); !strings.Contains(en.body, "Project members only") {
+		t.Error("the English rules page lacks the English title")
+	}
+}
+
+func TestTheAuditPageVerifiesTheChain(t *testing.T) {
+	b := newBrowser(t)
+	b.login("privacy_officer")
+	p := b.get("/personvern/revisjonslogg")
+	h, err := site.srv.Audit().Head(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="chain-status" role="status"`) || !strings.Contains(p.body, h.Hash[:16]) {
+		t.Fatalf("audit page: %d, want an intact chain with head %s:\n%s", p.status, h, p.body)
+	}
+}
+
+func TestNoPrivacyPageHasInlineScriptOrStyle(t *testing.T) {
+	id := queueRequest(t)
+	b := newBrowser(t)
+	b.login("privacy_officer")
+	for _, path := range append(privacyPages, "/personvern/vurdering/"+id, "/personvern/beslutninger?utfall=nope") {
+		p := b.get(path)
+		for _, problem := range inlineCode(t, p.body) {
+			t.Errorf("%s: %s", path, problem)
+		}
+		if strings.Contains(p.body, "[[") {
+			t.Errorf("%s: a message key has no text: %s", path, p.body[strings.Index(p.body, "[["):][:60])
+		}
+	}
+}
