@@ -193,7 +193,11 @@ func (p *Pages) need(roles []string, fn handler) http.HandlerFunc {
 		u, ok := userFrom(r.Context())
 		if !ok {
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/logg-inn?neste="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				to := "/logg-inn?neste=" + url.QueryEscape(r.URL.RequestURI())
+				if expired, _ := r.Context().Value(expiredKey).(bool); expired {
+					to += "&utlopt=1"
+				}
+				http.Redirect(w, r, to, http.StatusSeeOther)
 				return nil
 			}
 			return errSignIn
