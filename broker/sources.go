@@ -158,12 +158,14 @@ type sourceView struct {
 	Datasets      []string         `json:"datasets"`
 	Incremental   bool             `json:"incremental"`
 	HighWaterMark string           `json:"high_water_mark,omitempty"` // where the next incremental pull starts
-	Rows          map[string]int64 `json:"rows"`                      // the source's rows in the pulled tables, by table
+	Rows          map[string]int64 `json:"rows,omitempty"`            // the source's rows in the pulled tables, by table (one source only)
 	LastPull      *sources.Extract `json:"last_pull"`
 	sources.Status
 }
 
-func (s *Server) sourceView(ctx context.Context, src *sources.Source) (sourceView, error) {
+// sourceView describes src; with rows, it counts the source's rows in the
+// pulled tables too (a scan of each: for one source, not for the list).
+func (s *Server) sourceView(ctx context.Context, src *sources.Source, rows bool) (sourceView, error) {
 	v := sourceView{Name: src.Name, Kind: string(src.Kind), Location: src.Location(), Schedule: src.Schedule.String(),
 		Datasets: []string{}, Incremental: src.Incremental}
 	for _, d := range src.Datasets {
@@ -174,11 +176,16 @@ func (s *Server) sourceView(ctx context.Context, src *sources.Source) (sourceVie
 	if v.LastPull, err = sources.LastPull(ctx, s.db.DB, src); err != nil {
 		return v, err
 	}
-	st, err := extract.ReadSourceState(ctx, s.db, src.Name)
-	if err != nil {
+	if v.HighWaterMark, err = sources.HighWaterMark(ctx, s.db.DB, src.Name); err != nil {
 		return v, err
 	}
-	v.HighWaterMark, v.Rows = st.Mark, st.Rows
+	if rows {
+		st, err := extract.ReadSourceState(ctx, s.db, src.Name)
+		if err != nil {
+			return v, err
+		}
+		v.Rows = st.Rows
+	}
 	return v, nil
 }
 
@@ -200,7 +207,7 @@ func (s *Server) listSources(w http.ResponseWriter, r *http.Request) error {
 	if f := s.sources.file; f != nil {
 		out.File = f.Path
 		for _, src := range f.Sources {
-			v, err := s.sourceView(r.Context(), src)
+			v, err := s.sourceView(r.Context(), src, false)
 			if err != nil {
 				return err
 			}
@@ -216,7 +223,7 @@ func (s *Server) getSource(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.sourceView(r.Context(), src)
+	v, err := s.sourceView(r.Context(), src, true)
 	if err != nil {
 		return err
 	}
@@ -237,7 +244,7 @@ func (s *Server) pullSource(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.Info("sources: pull requested", "source", src.Name, "actor", u.ID)
-	v, err := s.sourceView(r.Context(), src)
+	v, err := s.sourceView(r.Context(), src, false)
 	if err != nil {
 		return err
 	}

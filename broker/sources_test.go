@@ -93,6 +93,8 @@ type sourceJSON struct {
 	Running, Queued                bool
 	LastFinished                   *time.Time `json:"last_finished"`
 	LastError                      string     `json:"last_error"`
+	Rows                           map[string]int64
+	HighWaterMark                  string `json:"high_water_mark"`
 	LastPull                       *struct {
 		ID         int64
 		Status     string
@@ -175,6 +177,9 @@ func TestSourcesArePulledOnRequestThroughTheRunnerAndReported(t *testing.T) {
 	v := e.settled("demo-fhir")
 	if v.LastError != "" || v.LastPull == nil || v.LastPull.Status != "loaded" || v.LastPull.ID != 3 || v.LastPull.RowsLoaded == 0 {
 		t.Fatalf("demo-fhir after its pull: %+v", v)
+	}
+	if v.Rows["growth"] == 0 || v.Rows["gp_contact"] == 0 || v.Rows["care_decision"] != 0 {
+		t.Errorf("demo-fhir's rows: %v", v.Rows)
 	}
 	if busy.status != 409 {
 		t.Errorf("a second pull while the first ran or waited: %d, want 409", busy.status)

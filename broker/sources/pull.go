@@ -46,9 +46,9 @@ func Pull(ctx context.Context, db *store.DB, s *Source, opt PullOptions) (extrac
 // restart. A pull that found nothing new leaves no registry row, so a
 // source that is never changed is pulled (a no-op) once per restart.
 func LastRun(ctx context.Context, db *store.DB, s *Source) (time.Time, error) {
-	st, err := extract.ReadSourceState(ctx, db, s.Name)
-	if err != nil {
+	e, err := LastPull(ctx, db.DB, s)
+	if err != nil || e == nil {
 		return time.Time{}, err
 	}
-	return st.LastStarted, nil
+	return e.StartedAt, nil
 }

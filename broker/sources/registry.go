@@ -176,3 +176,18 @@ func LastPull(ctx context.Context, db *sql.DB, s *Source) (*Extract, error) {
 	}
 	return &list[0], nil
 }
+
+// HighWaterMark is the mark of the source's last loaded pull: where its
+// next incremental pull starts ("" when the next pull is full).
+func HighWaterMark(ctx context.Context, db *sql.DB, name string) (string, error) {
+	var mark string
+	err := db.QueryRowContext(ctx, `SELECT coalesce(mark, '') FROM extract
+		WHERE coalesce(source_name, '') = ? AND status = 'loaded' ORDER BY id DESC LIMIT 1`, name).Scan(&mark)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the extract registry: %w", err)
+	}
+	return mark, nil
+}
