@@ -31,7 +31,31 @@ ALTER TABLE care_decision ADD COLUMN rid VARCHAR;
 -- (FHIR: the export's transactionTime), written in the same transaction
 -- as the data so that the next incremental pull asks for exactly what
 -- came after what is loaded; datasets lists what the pull provided.
-ALTER TABLE extract ADD COLUMN source_name VARCHAR DEFAULT '';
-ALTER TABLE extract ADD COLUMN mode VARCHAR DEFAULT 'full';
-ALTER TABLE extract ADD COLUMN mark VARCHAR DEFAULT '';
-ALTER TABLE extract ADD COLUMN datasets VARCHAR DEFAULT '';
+--
+-- The table is made anew rather than altered: DuckDB cannot replay an
+-- ALTER TABLE ... ADD COLUMN on a table with a nextval() default from
+-- its write-ahead log ("GetDefaultDatabase with no default database
+-- set"), so a broker killed after this migration and before the next
+-- checkpoint could not open its database again. CREATE, INSERT, DROP and
+-- RENAME replay fine (kill_test.go in cmd/folkekommune kills pulls).
+CREATE TABLE extract_0007 (
+    id               INTEGER PRIMARY KEY DEFAULT nextval('extract_id_seq'),
+    source           VARCHAR NOT NULL,
+    connector        VARCHAR NOT NULL,
+    fingerprint      VARCHAR NOT NULL,
+    status           VARCHAR NOT NULL CHECK (status IN ('running', 'loaded', 'failed', 'unchanged')),
+    started_at       TIMESTAMPTZ NOT NULL,
+    finished_at      TIMESTAMPTZ,
+    rows_read        BIGINT NOT NULL DEFAULT 0,
+    rows_loaded      BIGINT NOT NULL DEFAULT 0,
+    rows_quarantined BIGINT NOT NULL DEFAULT 0,
+    message          VARCHAR NOT NULL DEFAULT '',
+    source_name      VARCHAR NOT NULL DEFAULT '',
+    mode             VARCHAR NOT NULL DEFAULT 'full' CHECK (mode IN ('full', 'incremental')),
+    mark             VARCHAR NOT NULL DEFAULT '',
+    datasets         VARCHAR NOT NULL DEFAULT ''
+);
+INSERT INTO extract_0007 (id, source, connector, fingerprint, status, started_at, finished_at, rows_read, rows_loaded, rows_quarantined, message)
+SELECT id, source, connector, fingerprint, status, started_at, finished_at, rows_read, rows_loaded, rows_quarantined, message FROM extract;
+DROP TABLE extract;
+ALTER TABLE extract_0007 RENAME TO extract;
