@@ -297,3 +297,22 @@ func TestBackoffIsBoundedAndJittered(t *testing.T) {
 		}
 	}
 }
+
+func TestAFailedRequestedPullIsNotRetried(t *testing.T) {
+	now := osloTime("2026-11-25 12:00")
+	e := startRunner(t, now, []*Source{daily(t, "a", "02:00")}, map[string]time.Time{"a": now},
+		map[string][]error{"a": {errors.New("refused")}}, nil)
+	if d := e.clock.idle(t); d != 14*time.Hour {
+		t.Fatalf("first wait %s", d)
+	}
+	if err := e.runner.Trigger("a", "admin-1"); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.clock.idle(t); d != 14*time.Hour {
+		t.Errorf("after the requested pull failed the runner waits %s, want the 14h to the slot (no retry)", d)
+	}
+	st, _ := e.runner.Status("a")
+	if st.LastError != "refused" || st.RetryAt != nil || st.Failures != 0 {
+		t.Errorf("status %+v", st)
+	}
+}
