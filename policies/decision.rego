@@ -93,7 +93,7 @@ obligations := {
 # description: Sensitive for requests touching sensitive diagnoses, otherwise standard.
 default level := "standard"
 
-level := "sensitive" if lib.sensitive
+level := "sensitive" if lib.sensitive == true
 
 # METADATA
 # title: Perturbation
@@ -103,7 +103,7 @@ level := "sensitive" if lib.sensitive
 #   each other could otherwise single out people.
 default perturbation := false
 
-perturbation if lib.sensitive
+perturbation if lib.sensitive == true
 
 perturbation if count(object.get(input, ["context", "releases"], [])) >= config.perturb_after_releases
 
@@ -116,4 +116,4 @@ perturbation if count(object.get(input, ["context", "releases"], [])) >= config.
 #   any population.
 default population := 0
 
-population := lib.smallest_population if lib.table_request
+population := lib.smallest_population if lib.table_request == true

@@ -101,11 +101,11 @@ known_floor := config.cluster_population if {
 	not geo_breakdown
 }
 
-known_floor := min([config.municipality_population[m] | some m in input.resource.filters.municipality]) if municipality_filter
+known_floor := min([config.municipality_population[m] | some m in input.resource.filters.municipality]) if municipality_filter == true
 
 known_floor := smallest_municipality if {
 	not municipality_filter
-	geo_breakdown
+	geo_breakdown == true
 }
 
 # METADATA
