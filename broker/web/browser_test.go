@@ -127,7 +127,37 @@ func tab(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	ctx, cancelTab := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancelTab)
+	watchConsole(t, ctx)
 	return ctx
+}
+
+// watchConsole fails the test, at its end, for every error the pages wrote
+// to the browser's console: a script error, a failed load, or a
+// Content-Security-Policy violation (an inline script or style would be
+// one).
+func watchConsole(t *testing.T, ctx context.Context) {
+	var mu sync.Mutex
+	var problems []string
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException || strings.Contains(m.Text, "Content Security Policy") {
+				mu.Lock()
+				problems = append(problems, string(m.Type)+": "+m.Text+" ("+m.URL+")")
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("browser console: %s", p)
+		}
+	})
 }
 
 // artefactDir is where screenshots go: $FOLKEKOMMUNE_ARTEFACTS, else
@@ -269,6 +299,11 @@ func TestBrowserResearcherSubmitsARequestAndDownloadsTheRelease(t *testing.T) {
 		}
 		break
 	}
+	open(t, ctx, "/foresporsler")
+	if got := text(t, ctx, chromedp.CSS("#request-list tbody .state")); got != "utlevert" {
+		t.Errorf("the newest request in the list is %q, want utlevert", got)
+	}
+	screenshot(t, ctx, "requests")
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -278,6 +313,8 @@ func TestBrowserCoordinatorOpensAnIndicatorAndSeesTheChartAndASuppressedValue(t 
 	// with a withheld value; then walk there as the coordinator would.
 	path, _ := suppressedIndicator(t, func() *browser { b := newBrowser(t); b.login("coordinator"); return b }())
 	ctx := tab(t)
+	open(t, ctx, "/logg-inn")
+	screenshot(t, ctx, "login")
 	signIn(t, ctx, "coordinator")
 	open(t, ctx, "/indikatorer")
 	screenshot(t, ctx, "barometer")

@@ -272,3 +272,82 @@ func indicatorIDs(t *testing.T) []string {
 	}
 	return out
 }
+
+func TestEveryFieldHasALabel(t *testing.T) {
+	for role, paths := range pagesToCheck {
+		b := newBrowser(t)
+		if role != "" {
+			b.login(role)
+		}
+		for _, path := range append(paths, indicatorPaths(t)[:2]...) {
+			for _, problem := range unlabelled(t, b.get(path).body) {
+				t.Errorf("%s as %q: %s", path, role, problem)
+			}
+		}
+	}
+}
+
+// unlabelled lists the form fields of a page that no label names: a
+// <label for> their id, a wrapping <label>, or aria-label.
+func unlabelled(t *testing.T, body string) []string {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	labelFor := map[string]bool{}
+	type field struct {
+		n       *html.Node
+		wrapped bool
+	}
+	var fields []field
+	var walk func(n *html.Node, inLabel bool)
+	walk = func(n *html.Node, inLabel bool) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "label":
+				labelFor[attr(n, "for")] = true
+				inLabel = true
+			case "input", "select", "textarea":
+				switch attr(n, "type") {
+				case "hidden", "submit", "button":
+				default:
+					fields = append(fields, field{n, inLabel})
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c, inLabel)
+		}
+	}
+	walk(doc, false)
+	var out []string
+	for _, f := range fields {
+		id := attr(f.n, "id")
+		if f.wrapped || (id != "" && labelFor[id]) || attr(f.n, "aria-label") != "" {
+			continue
+		}
+		out = append(out, "<"+f.n.Data+` name="`+attr(f.n, "name")+`"> has no label`)
+	}
+	return out
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func TestThePageChecksCatchWhatTheyLookFor(t *testing.T) {
+	if got := unlabelled(t, `<form><input name="a"><label>B <input name="b"></label><label for="c">C</label><input id="c" name="c"><input type="hidden" name="d"></form>`); len(got) != 1 || !strings.Contains(got[0], `name="a"`) {
+		t.Errorf("unlabelled found %q, want only field a", got)
+	}
+	bad := `<html><head><style>p{}</style><script>x()</script><script src="https://cdn.example/x.js"></script></head>` +
+		`<body><p style="color:red" onclick="y()"><a href="javascript:z()">z</a></p></body></html>`
+	if got := inlineCode(t, bad); len(got) != 6 {
+		t.Errorf("inlineCode found %d problems, want 6: %q", len(got), got)
+	}
+}
