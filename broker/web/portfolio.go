@@ -131,6 +131,24 @@ type inquiryFormPage struct {
 	Started                      string
 	Errors                       map[string]string // field → one sentence
 	Summary                      string
+	lang                         string
+}
+
+// fieldView is one text field of the form as the template draws it.
+type fieldView struct {
+	Name, Kind, Label, Help, Value, Error string
+	Max                                   int
+}
+
+// F is the field name of kind (text, email, date, area) with at most max
+// characters (0: no limit).
+func (f *inquiryFormPage) F(name, kind string, max int) fieldView {
+	help := ""
+	if _, ok := messages["inquiry.help."+name]; ok {
+		help = translate(f.lang, "inquiry.help."+name)
+	}
+	return fieldView{Name: name, Kind: kind, Label: translate(f.lang, "inquiry.field."+name), Help: help,
+		Value: f.Form.Get(name), Error: f.Errors[name], Max: max}
 }
 
 func (p *Pages) inquiryFormData(r *http.Request, f url.Values) *inquiryFormPage {
@@ -144,6 +162,7 @@ func (p *Pages) inquiryFormData(r *http.Request, f url.Values) *inquiryFormPage 
 		ServiceAreas:   vocabOptions(lang, portfolio.ServiceAreas, f["service_area"]...),
 		Started:        p.deps.Portfolio.Now().UTC().Format(time.RFC3339),
 		Errors:         map[string]string{},
+		lang:           lang,
 	}
 }
 
@@ -369,7 +388,7 @@ func assignmentRow(lang string, inq inquiry.Inquiry, as inquiry.Assignment, toda
 
 type assignmentView struct {
 	inboxRow
-	inquiry.Assignment
+	A       inquiry.Assignment
 	Actions []option // the workflow's actions open to the actor
 }
 
@@ -411,7 +430,7 @@ func (p *Pages) inquiryData(r *http.Request) (*inquiryPage, error) {
 		ip.Units = append(ip.Units, municipalityName(u.Municipality)+" – "+areaLabel(lang, u.ServiceArea))
 	}
 	for _, as := range inq.Assignments {
-		av := assignmentView{inboxRow: assignmentRow(lang, inq, as, today), Assignment: as}
+		av := assignmentView{inboxRow: assignmentRow(lang, inq, as, today), A: as}
 		rel := portfolio.Relation{Municipality: a.Municipality != "" && a.Municipality == as.Municipality}
 		for _, action := range inquiry.AssignmentWorkflow.Actions(as.Status, a, rel) {
 			av.Actions = append(av.Actions, option{Value: action, Label: translate(lang, "inquiry.action."+action)})
@@ -443,7 +462,7 @@ func (p *Pages) assignmentAct(w http.ResponseWriter, r *http.Request) error {
 	aid, _ := strconv.ParseInt(chi.URLParam(r, "aid"), 10, 64)
 	found := false
 	for _, as := range ip.Assignments {
-		found = found || as.Assignment.ID == aid
+		found = found || as.A.ID == aid
 	}
 	if !found {
 		return &portfolio.NotFoundError{Kind: "assignment", ID: aid}

@@ -72,3 +72,7 @@ func norwegian(ie *portfolio.InputError) string {
 	}
 	return label + ": " + phrase + "."
 }
+
+// Norwegian is norwegian for the web pages' public inquiry form, so that a
+// refused field reads the same in the browser as in the API's answer.
+func Norwegian(ie *portfolio.InputError) string { return norwegian(ie) }
