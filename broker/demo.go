@@ -2,10 +2,16 @@ package broker
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/kunnskapskommunen/folkekommune/broker/extract"
 	"github.com/kunnskapskommunen/folkekommune/broker/inquiry"
@@ -36,10 +42,20 @@ var DemoUsers = []DemoUser{
 // DemoUsersFile is the file demo writes the tokens to, inside the data directory.
 const DemoUsersFile = "demo-users.json"
 
+// The demo's sources: the synthetic extract as a file drop, or served by
+// the synthetic FHIR Bulk Data server on loopback.
+const (
+	DemoSourceFiles = "files"
+	DemoSourceFHIR  = "fhir"
+)
+
 // DataOptions say how to fill an empty data directory.
 type DataOptions struct {
 	Scale synth.Scale
 	Seed  uint64
+	// Source is how the synthetic extract reaches the broker:
+	// DemoSourceFiles (the default) or DemoSourceFHIR.
+	Source string
 	// Say, if set, reports progress in a sentence.
 	Say func(format string, args ...any)
 }
@@ -58,6 +74,9 @@ func PrepareData(ctx context.Context, db *store.DB, dataDir string, opt DataOpti
 		return 0, err
 	}
 	if x == 0 {
+		if opt.Source != "" && opt.Source != DemoSourceFiles && opt.Source != DemoSourceFHIR {
+			return 0, fmt.Errorf("demo source %q: want %s or %s", opt.Source, DemoSourceFiles, DemoSourceFHIR)
+		}
 		key, err := extract.LoadKey(dataDir)
 		if err != nil {
 			return 0, err
@@ -67,8 +86,16 @@ func PrepareData(ctx context.Context, db *store.DB, dataDir string, opt DataOpti
 		if _, err := synth.Generate(ctx, synth.Options{Out: out, Seed: opt.Seed, Scale: opt.Scale}); err != nil {
 			return 0, fmt.Errorf("generate the synthetic extract: %w", err)
 		}
-		say("pulling it into the database")
-		res, err := extract.Pull(ctx, db, extract.NewFileDrop(out), extract.Options{Key: key})
+		var res extract.Result
+		switch opt.Source {
+		case "", DemoSourceFiles:
+			say("pulling it into the database")
+			res, err = extract.Pull(ctx, db, extract.NewFileDrop(out), extract.Options{Key: key})
+		case DemoSourceFHIR:
+			res, err = pullDemoFHIR(ctx, db, dataDir, out, key, say)
+		default:
+			return 0, fmt.Errorf("demo source %q: want %s or %s", opt.Source, DemoSourceFiles, DemoSourceFHIR)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("pull the synthetic extract: %w", err)
 		}
@@ -90,6 +117,58 @@ func PrepareData(ctx context.Context, db *store.DB, dataDir string, opt DataOpti
 		}
 	}
 	return x, nil
+}
+
+// pullDemoFHIR serves the synthetic extract in drop as FHIR resources from
+// the synthetic Bulk Data server on a loopback port, for the length of
+// the pull, and pulls it through the FHIR connector: SMART Backend
+// Services with a key made for the occasion, $export, polling, NDJSON
+// downloads to DIR/spool/demo-fhir.
+func pullDemoFHIR(ctx context.Context, db *store.DB, dataDir, drop string, key []byte, say func(string, ...any)) (extract.Result, error) {
+	export := filepath.Join(dataDir, "fhir-export")
+	say("writing it as FHIR resources in %s", export)
+	if err := synth.WriteFHIR(ctx, drop, export, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return extract.Result{}, err
+	}
+	clientKey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		return extract.Result{}, fmt.Errorf("make the demo's FHIR client key: %w", err)
+	}
+	jwks, err := extract.FHIRPublicJWKS(clientKey, "demo")
+	if err != nil {
+		return extract.Result{}, err
+	}
+	fhirSrv := synth.NewFHIRServer(export, time.Now())
+	if err := fhirSrv.RegisterClient("folkekommune-demo", jwks); err != nil {
+		return extract.Result{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return extract.Result{}, fmt.Errorf("start the demo FHIR server: %w", err)
+	}
+	hs := &http.Server{Handler: fhirSrv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	defer hs.Close()
+	base := "http://" + ln.Addr().String()
+	spool := filepath.Join(dataDir, "spool", "demo-fhir")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		return extract.Result{}, fmt.Errorf("create the FHIR spool: %w", err)
+	}
+	src, err := extract.NewFHIRSource(extract.FHIROptions{BaseURL: base, ClientID: "folkekommune-demo", Key: clientKey, KeyID: "demo",
+		SpoolDir: spool, Resume: true, PollInterval: 100 * time.Millisecond})
+	if err != nil {
+		return extract.Result{}, err
+	}
+	defer src.Close()
+	say("pulling it from the FHIR Bulk Data server at %s", base)
+	res, err := extract.Pull(ctx, db, src, extract.Options{Key: key})
+	if err != nil {
+		return res, err
+	}
+	if err := os.RemoveAll(export); err != nil {
+		return res, fmt.Errorf("remove the FHIR export: %w", err)
+	}
+	return res, nil
 }
 
 // SeedDemo creates the demo users' tokens (new ones on every run; the
