@@ -20,7 +20,7 @@ func pulledData(t *testing.T, db *store.DB) string {
 	for _, tbl := range []string{"person", "residence", "growth", "vaccination", "gp_contact", "care_decision"} {
 		var n int64
 		var h sql.NullString
-		if err := db.QueryRow(`SELECT count(*), bit_xor(hash(t))::VARCHAR FROM (SELECT * EXCLUDE (src, rid) FROM ` + tbl + `) t`).Scan(&n, &h); err != nil {
+		if err := db.QueryRow(`SELECT count(*), bit_xor(hash(t))::VARCHAR FROM (SELECT * EXCLUDE (src, rid) FROM `+tbl+`) t`).Scan(&n, &h); err != nil {
 			t.Fatal(err)
 		}
 		parts = append(parts, fmt.Sprintf("%s=%d/%s", tbl, n, h.String))
