@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,18 +173,48 @@ func datasetNames() []string {
 	return out
 }
 
-// dsnParseReason keeps pgx's reason for refusing a DSN without the DSN
-// itself (pgx masks the password, but the rest of it is not the reader's
-// business either).
+// dsnParseReason keeps pgx's reason for refusing a DSN but none of the
+// DSN: pgx masks a password it recognises, but in a DSN it cannot parse
+// it may not recognise one, and its reasons quote fragments of the input
+// (missing "=" after "leser:hemmelig@db").
 func dsnParseReason(err error) string {
-	s := err.Error()
-	var pe *pgconn.ParseConfigError
-	if errors.As(err, &pe) {
-		s = strings.Replace(s, "cannot parse `"+pe.ConnString+"`: ", "", 1)
-		s = strings.ReplaceAll(s, pe.ConnString, "the DSN")
+	s := backquoted.ReplaceAllString(err.Error(), "the DSN")
+	s = strings.TrimPrefix(s, "cannot parse the DSN: ")
+	// Every quoted fragment but a single character ("=") goes; quotes
+	// pair from the left, and an escaped quote is not one.
+	var b strings.Builder
+	var quoted strings.Builder
+	in := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case in && c == '\\' && i+1 < len(s):
+			quoted.WriteByte(c)
+			quoted.WriteByte(s[i+1])
+			i++
+		case c == '"' && in:
+			if quoted.Len() <= 1 {
+				b.WriteString(`"` + quoted.String() + `"`)
+			} else {
+				b.WriteString(`"…"`)
+			}
+			quoted.Reset()
+			in = false
+		case c == '"':
+			in = true
+		case in:
+			quoted.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
 	}
-	return s
+	if in {
+		b.WriteString(`"…`)
+	}
+	return b.String()
 }
+
+var backquoted = regexp.MustCompile("`[^`]*`")
 
 // replicaLocation names the server and database as a URL without
 // credentials.

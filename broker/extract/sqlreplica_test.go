@@ -634,6 +634,7 @@ func TestSQLReplicaOptionsAreValidatedWithoutShowingThePassword(t *testing.T) {
 		{"no DSN", SQLReplicaOptions{Queries: q}, "SQL replica: no DSN given"},
 		{"bad port", SQLReplicaOptions{DSN: "postgres://u:hemmelig-passord@db.example:port/x", Queries: q}, "SQL replica: the DSN is not a PostgreSQL connection string"},
 		{"bad key", SQLReplicaOptions{DSN: "host=db.example password=hemmelig-passord sslmode=sometimes", Queries: q}, "SQL replica: the DSN is not a PostgreSQL connection string"},
+		{"URL credentials in key=value", SQLReplicaOptions{DSN: "leser:hemmelig-passord@db.example dbname=x", Queries: q}, `SQL replica: the DSN is not a PostgreSQL connection string: failed to parse as keyword/value (missing "=" after "…"`},
 		{"no queries", SQLReplicaOptions{DSN: "postgres://db.example/x"}, "SQL replica: no query is configured"},
 		{"unknown dataset", SQLReplicaOptions{DSN: "postgres://db.example/x", Queries: map[Dataset]string{"kontakter": "SELECT 1"}}, `SQL replica: query for unknown dataset "kontakter"`},
 		{"empty query", SQLReplicaOptions{DSN: "postgres://db.example/x", Queries: map[Dataset]string{Care: " ; "}}, "SQL replica: the query for dataset care is empty"},
@@ -1008,4 +1009,42 @@ func TestSQLReplicaTakesALostSnapshotAgain(t *testing.T) {
 	if got := spooledRowsOf(t, src, parts[0]); len(got) != len(want) {
 		t.Errorf("the second snapshot spooled %d rows, want %d", len(got), len(want))
 	}
+}
+
+// FuzzNewSQLReplicaNeverShowsThePassword feeds DSNs, well-formed or not,
+// with a password in them: neither the error nor the Location may carry it.
+func FuzzNewSQLReplicaNeverShowsThePassword(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"postgres://leser:%s@db.example:5432/journal", "hemmelig-passord"},
+		{"postgres://leser:%s@db.example:port/journal", "hemmelig-passord"},
+		{"host=db.example user=leser password=%s dbname=journal", "hemmelig-passord"},
+		{"host=db.example password='%s' sslmode=nope", "hemmelig passord"},
+		{"postgresql://leser:%s@[::1/journal", "hemmelig-passord"},
+		{"postgres://%s@db.example/journal", "hemmelig-passord"},
+		{"password=%s host=/run/postgresql port=x", "hemmelig-passord"},
+		{"postgres:///:%s@", "00000000"}, // a database named like a password is a database
+		{":%s@ 0=", "00000000"},          // pgx quoted this fragment in its reason
+		{"postgres:///?:%s@", "00000000"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, format, password string) {
+		if len(password) < 8 || strings.ContainsAny(password, "%'\\\" \t\n@/:?#=&[]") || strings.Count(format, "%s") != 1 || strings.Count(format, "%") != 1 {
+			t.Skip()
+		}
+		dsn := fmt.Sprintf(format, password)
+		if strings.Count(dsn, password) != 1 || !strings.Contains(dsn, "password="+password) && !strings.Contains(dsn, ":"+password+"@") {
+			t.Skip() // the "password" is not one
+		}
+		src, err := NewSQLReplica(SQLReplicaOptions{DSN: dsn, Queries: map[Dataset]string{Care: "SELECT 1"}})
+		if err != nil {
+			if strings.Contains(err.Error(), password) {
+				t.Fatalf("error %q shows the password", err)
+			}
+			return
+		}
+		if src.password == password && strings.Contains(src.Location(), password) {
+			t.Fatalf("Location %q shows the password", src.Location())
+		}
+	})
 }
