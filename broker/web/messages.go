@@ -102,7 +102,7 @@ func init() {
 		"flag.none":   {"–", "–"},
 
 		"unit.percent":  {"prosent", "percent"},
-		"unit.per_1000": {"per 1 000", "per 1,000"},
+		"unit.per_1000": {"per\u00a01\u00a0000", "per\u00a01,000"},
 
 		"table.missing":       {"mangler", "missing"},
 		"table.missing_title": {"Data mangler for perioden (ikke null)", "Data are missing for the period (not zero)"},
