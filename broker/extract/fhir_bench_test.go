@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -161,6 +162,115 @@ func BenchmarkFHIRPull(b *testing.B) {
 	b.ReportMetric(float64(rows)*float64(b.N)/fhirTime.Seconds(), "fhir_rows/s")
 	b.ReportMetric(float64(rows)*float64(b.N)/fileTime.Seconds(), "filedrop_rows/s")
 	b.ReportMetric(fhirTime.Seconds()/fileTime.Seconds(), "x_filedrop_time")
+}
+
+// benchFHIRExport writes (once per machine, cached in the temp folder
+// beside benchExtract's drop) the FHIR export of the drop at scale, and
+// counts its resources.
+func benchFHIRExport(b *testing.B, scale synth.Scale) (drop, export string, resources int64) {
+	b.Helper()
+	drop = benchExtract(b, scale)
+	export = drop + "-fhir"
+	if _, err := os.Stat(filepath.Join(export, ".complete")); err != nil {
+		os.RemoveAll(export)
+		if err := synth.WriteFHIR(context.Background(), drop, export, "2025-01-31T12:00:00Z"); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(export, ".complete"), nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, typ := range synth.FHIRTypes {
+		f, err := os.Open(filepath.Join(export, typ+".ndjson"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf := make([]byte, 1<<20)
+		for {
+			n, err := f.Read(buf)
+			resources += int64(bytes.Count(buf[:n], []byte{'\n'}))
+			if err != nil {
+				break
+			}
+		}
+		f.Close()
+	}
+	return drop, export, resources
+}
+
+// BenchmarkFHIRPullCluster pulls the cluster population (about 402 000
+// persons, 26 million resources) from the FHIR Bulk Data test server over
+// loopback HTTP (token, kick-off, poll, NDJSON download to the spool,
+// mapping, validation, pseudonymisation, load) into a fresh database
+// file, and in the same run pulls the file drop the export was made from
+// (the connector DuckDB reads itself, the fastest path) into another. It
+// reports resources/s over FHIR, rows/s for both, and the ratio of their
+// times. The export (about 6 GB) is cached in the temp folder.
+//
+//	go test ./broker/extract -run XXX -bench FHIRPullCluster -benchtime 1x
+func BenchmarkFHIRPullCluster(b *testing.B) {
+	drop, export, resources := benchFHIRExport(b, synth.Cluster)
+	key, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	jwks, err := FHIRPublicJWKS(key, "k")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := synth.NewFHIRServer(export, time.Now())
+	srv.RegisterClient("broker", jwks)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	ctx := context.Background()
+	pullKey := make([]byte, 32)
+	var fhirTime, fileTime, fhirCPU, fileCPU time.Duration
+	var rows int64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dir := b.TempDir()
+		db, err := store.Open(ctx, filepath.Join(dir, "fhir.duckdb"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		src, err := NewFHIRSource(FHIROptions{BaseURL: hs.URL, ClientID: "broker", Key: key, KeyID: "k", SpoolDir: dir, PollInterval: 100 * time.Millisecond})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start, cpu := time.Now(), processCPU()
+		res, err := Pull(ctx, db, src, Options{Key: pullKey})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fhirTime += time.Since(start)
+		fhirCPU += processCPU() - cpu
+		b.StopTimer()
+		src.Close()
+		db.Close()
+		rows = res.RowsRead
+
+		db2, err := store.Open(ctx, filepath.Join(dir, "filedrop.duckdb"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		start, cpu = time.Now(), processCPU()
+		fres, err := Pull(ctx, db2, NewFileDrop(drop), Options{Key: pullKey})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fileTime += time.Since(start)
+		fileCPU += processCPU() - cpu
+		db2.Close()
+		if fres.Loaded != res.Loaded {
+			b.Errorf("FHIR pull loaded %d rows, the file drop %d", res.Loaded, fres.Loaded)
+		}
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(resources)*n/fhirTime.Seconds(), "fhir_resources/s")
+	b.ReportMetric(float64(rows)*n/fhirTime.Seconds(), "fhir_rows/s")
+	b.ReportMetric(float64(rows)*n/fileTime.Seconds(), "filedrop_rows/s")
+	b.ReportMetric(fhirTime.Seconds()/fileTime.Seconds(), "x_filedrop_time")
+	b.ReportMetric(fhirCPU.Seconds()/fileCPU.Seconds(), "x_filedrop_cpu")
+	b.ReportMetric(fhirTime.Seconds()/n, "fhir_pull_s")
 }
 
 func benchDB(b *testing.B) *store.DB {

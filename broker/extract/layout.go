@@ -5,6 +5,46 @@
 // only what indicators need is kept, and the whole extract is loaded in one
 // transaction so that a pull is all or nothing. Bad rows go to a quarantine
 // with their file, line and reason, never with a raw identifier.
+//
+// # Sources own their rows
+//
+// A pull is of one source: a configured source (Options.SourceName, from
+// the sources file) or the one-off pulls of the command line (""). Every
+// row of the pulled tables carries its source (src) and, for a source with
+// record ids, the id of the record it came from (rid: FHIR Resource.id of
+// the Patient, Observation, Immunization, Encounter or EpisodeOfCare). A
+// source may provide only some datasets (the population register by file
+// drop, GP contacts over FHIR, care decisions from an SQL replica); a pull
+// touches only its source's rows of the datasets it provides, so several
+// sources fill the same tables side by side. The population (one row per
+// person) may come from one source only. The registry (extract), the
+// no-op check (the parts' fingerprint) and the high-water mark are per
+// source: ReadSourceState.
+//
+// A pull is a full snapshot or a change set. A full snapshot replaces the
+// source's rows of its datasets. An IncrementalSource (FHIR) is asked,
+// after its first pull, only for what changed since its high-water mark
+// (the transactionTime of the last loaded export, stored with the data in
+// the same transaction, so that an interrupted pull leaves it where it was
+// and the next pull asks for the same window again): the rows of every
+// record in the change set are replaced, which makes a pull idempotent
+// and counts each record once however often it changes. A record that
+// now fails validation is quarantined and its earlier row removed (the
+// source's current version of it is wrong, so no version of it is
+// counted; a full pull of the same state gives the same tables), and one
+// now skipped (entered in error, cancelled) loses its row too. Records of
+// a change set that refer to a Patient that did not change are placed by
+// the person the source's earlier records of that Patient gave; an
+// Encounter changed without its Condition keeps its diagnosis.
+//
+// # Interrupted pulls
+//
+// Nothing of a pull is visible before its commit; a pull the broker was
+// stopped in (kill -9 included) is registered as running and marked failed
+// on the source's next pull. A FHIR source with Resume keeps its export's
+// status URL and every downloaded, verified output in its own spool
+// folder, and the next run continues that export while the server still
+// has it.
 package extract
 
 // Dataset names a table family in the broker's schema.
