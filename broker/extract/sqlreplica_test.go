@@ -1048,3 +1048,17 @@ func FuzzNewSQLReplicaNeverShowsThePassword(f *testing.F) {
 		}
 	})
 }
+
+func TestSQLReplicaQueryWithoutRowsGivesAnEmptyPart(t *testing.T) {
+	r := useReplica(t)
+	none := strings.Replace(r.queries[Care], "FROM iplos_vedtak", "FROM iplos_vedtak WHERE false", 1)
+	db := openDB(t)
+	res, err := Pull(context.Background(), db, r.source(t, SQLReplicaOptions{Queries: withQuery(r.queries, Care, none)}), Options{Key: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := res.Files[len(res.Files)-1]
+	if last.Dataset != Care || last.RowsRead != 0 || count(t, db, `SELECT count(*) FROM care_decision`) != 0 || count(t, db, `SELECT count(*) FROM gp_contact`) == 0 {
+		t.Errorf("pulled %+v", res.Files)
+	}
+}
