@@ -47,8 +47,13 @@ type SQLReplicaOptions struct {
 	// default 5 minutes.
 	StatementTimeout time.Duration
 	// Since, if set, is bound as the named argument @since for the queries
-	// that use it (an incremental pull); zero binds -infinity, so that
-	// "changed > @since" selects every row.
+	// that use it; zero binds -infinity, so that "changed > @since"
+	// selects every row. It is bound as text in UTC, so PostgreSQL reads
+	// it as the type it is compared with (date, timestamp, timestamptz).
+	// The source is not an IncrementalSource (its rows carry no record
+	// id): Pull loads what the queries return as the source's full
+	// snapshot, so a pull with Since replaces the source's rows with the
+	// changed ones only.
 	Since time.Time
 	// SpoolDir is where query results are spooled; default the system's
 	// temporary folder.
@@ -78,8 +83,10 @@ type SQLReplicaOptions struct {
 // agreed text form (timestamp, boolean, ...), stops the pull with one
 // sentence naming the source, the dataset and the columns; so do a
 // statement timeout, a permission error and a query that tries to write.
-// Connecting is retried with bounded exponential backoff and jitter; a
-// query's own error is not. Close removes the spool.
+// Connecting is retried with bounded exponential backoff and jitter, and
+// so is a snapshot the server lost (a standby's conflict with recovery, a
+// restart, a cut connection); a query's own error is not. Close removes
+// the spool.
 type SQLReplica struct {
 	opt      SQLReplicaOptions
 	cfg      *pgx.ConnConfig
