@@ -240,6 +240,8 @@ func Parse(b []byte, path string) (*File, error) {
 		p.add(Problem{Line: root.Line, Text: "has no \"sources\" list"})
 	case list.Kind != yaml.SequenceNode:
 		p.add(Problem{Line: list.Line, Field: "sources", Text: "must be a list of sources"})
+	case len(list.Content) == 0:
+		p.add(Problem{Line: list.Line, Field: "sources", Text: "lists no source"})
 	default:
 		for _, n := range list.Content {
 			if s := p.source(n); s != nil {
@@ -261,6 +263,16 @@ type parser struct {
 }
 
 func (p *parser) add(pr Problem) { p.problems = append(p.problems, pr) }
+
+// clean reports whether no problem was found in s yet.
+func (p *parser) clean(s *Source) bool {
+	for _, pr := range p.problems {
+		if pr.Source == s.Name {
+			return false
+		}
+	}
+	return true
+}
 
 // ok reports whether no problem was found on v's line of s yet.
 func (p *parser) ok(s *Source, v *yaml.Node) bool {
@@ -299,7 +311,10 @@ func (p *parser) source(n *yaml.Node) *Source {
 	// The name first, so that every later problem can say which source.
 	if v := fields["name"]; v == nil {
 		p.add(Problem{Line: n.Line, Field: "name", Text: "is missing; every source needs a name"})
-	} else if !nameRE.MatchString(v.Value) || v.Kind != yaml.ScalarNode {
+	} else if v.Kind != yaml.ScalarNode {
+		p.add(Problem{Line: v.Line, Field: "name", Text: "must be a text"})
+		valid = false
+	} else if !nameRE.MatchString(v.Value) {
 		p.add(Problem{Line: v.Line, Field: "name", Text: fmt.Sprintf("%q must be lower-case letters, digits, - and _ (at most 63)", v.Value)})
 		s.Name, valid = v.Value, false
 	} else if first, dup := p.names[v.Value]; dup {
@@ -411,6 +426,22 @@ func (p *parser) source(n *yaml.Node) *Source {
 		}
 		if s.StatementTimeout == 0 {
 			s.StatementTimeout = DefaultStatementTimeout
+		}
+		// The connector validates the DSN and the queries' form without
+		// connecting; only worth it when nothing else is wrong here.
+		if at := keys["dsn"]; at != nil || keys["dsn_env"] != nil {
+			if at == nil {
+				at = keys["dsn_env"]
+			}
+			if p.clean(s) && len(s.Queries) > 0 {
+				if dsn, err := s.dsn(); err != nil {
+					p.add(Problem{Line: at.Line, Source: s.Name, Field: at.Value, Text: "cannot be used: " + strings.TrimPrefix(err.Error(), fmt.Sprintf("source %q: ", s.Name))})
+				} else if r, err := extract.NewSQLReplica(extract.SQLReplicaOptions{DSN: dsn, Queries: s.Queries, StatementTimeout: s.StatementTimeout}); err != nil {
+					p.add(Problem{Line: at.Line, Source: s.Name, Field: at.Value, Text: "cannot be used: " + err.Error()})
+				} else {
+					r.Close()
+				}
+			}
 		}
 	}
 	if fields["datasets"] == nil && s.Kind != "" {
@@ -587,9 +618,11 @@ func (p *parser) datasets(s *Source, v *yaml.Node) {
 		return
 	case v.Kind == yaml.SequenceNode:
 		for _, n := range v.Content {
-			if n.Kind == yaml.ScalarNode && one(n) {
+			if n.Kind != yaml.ScalarNode {
+				p.add(Problem{Line: n.Line, Source: s.Name, Field: "datasets", Text: "must list dataset names, not lists or mappings"})
 				continue
 			}
+			one(n)
 		}
 	default:
 		p.add(Problem{Line: v.Line, Source: s.Name, Field: "datasets", Text: fmt.Sprintf("must be a list of datasets (%s)", strings.Join(known, ", "))})
