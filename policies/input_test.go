@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
 
 // TestInputValueIsTheDocument pins down that the AST built directly from a
@@ -47,6 +49,10 @@ func TestInputValueIsTheDocument(t *testing.T) {
 			}
 			if got := in.value(); ast.Compare(got, want) != 0 {
 				t.Fatalf("AST input\n%v\ndiffers from the document\n%v", got, want)
+			}
+			// The same with the terms shared from the policy data.
+			if got := in.valueWith(engine(t).Current().strs); ast.Compare(got, want) != 0 {
+				t.Fatalf("AST input with shared terms\n%v\ndiffers from the document\n%v", got, want)
 			}
 		})
 	}
@@ -164,5 +170,83 @@ func TestStricterShapeCheckKeepsTheFullPath(t *testing.T) {
 	}
 	if d.Allow || !slices.Contains(d.Codes(), "input_malformed") {
 		t.Fatalf("the stricter policy's shape check was skipped: %s", d.Explain("en"))
+	}
+}
+
+// TestFrozenStoreReadsAsTheStore pins down that the version's store answers
+// every read as the in-memory store it wraps does: the same value where the
+// path exists, not-found where it does not.
+func TestFrozenStoreReadsAsTheStore(t *testing.T) {
+	ctx := context.Background()
+	docs := map[string]any{"folkekommune": map[string]any{"config": map[string]any{
+		"dimensions": map[string]any{"district": map[string]any{"geo_level": "district"}, "sex": map[string]any{}},
+		"list":       []any{"a", map[string]any{"b": 1}},
+	}}}
+	store := inmem.NewFromObjectWithOpts(docs, inmem.OptReturnASTValuesOnRead(true))
+	txn, err := store.NewTransaction(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Abort(ctx, txn)
+	root, err := store.Read(ctx, txn, storage.RootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frozen := frozenStore{Store: store, root: root.(ast.Value), keys: dataTerms(root.(ast.Value))}
+	for _, p := range []string{
+		"/", "/folkekommune/config", "/folkekommune/config/dimensions/district/geo_level",
+		"/folkekommune/config/dimensions/sex/geo_level", "/folkekommune/config/dimensions/pid",
+		"/folkekommune/config/list/1/b", "/folkekommune/config/list/2", "/folkekommune/config/list/x",
+		"/folkekommune/config/dimensions/district/geo_level/deeper", "/elsewhere",
+	} {
+		path := storage.MustParsePath(p)
+		want, werr := store.Read(ctx, txn, path)
+		got, gerr := frozen.Read(ctx, txn, path)
+		if storage.IsNotFound(werr) != storage.IsNotFound(gerr) || (werr == nil) != (gerr == nil) {
+			t.Errorf("%s: frozen store error %v, store %v", p, gerr, werr)
+			continue
+		}
+		if werr == nil && ast.Compare(got.(ast.Value), want.(ast.Value)) != 0 {
+			t.Errorf("%s: frozen store reads %v, store %v", p, got, want)
+		}
+	}
+}
+
+// TestShapeCheckGivenAtCompileTime pins down how the fast path is built: the
+// policy compiled with lib.well_formed given as true, the modules themselves
+// untouched, and a policy without that rule keeping the full path.
+func TestShapeCheckGivenAtCompileTime(t *testing.T) {
+	v := engine(t).Current()
+	given, err := givenWellFormed(v.modules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range v.modules {
+		var before, after []string
+		for _, r := range m.Rules {
+			before = append(before, r.Head.Ref().String())
+		}
+		for _, r := range given[name].Rules {
+			after = append(after, r.Head.Ref().String())
+			if r.Head.Ref().String() == "well_formed" && r.Body.String() != "true" {
+				t.Errorf("%s: well_formed still has its body %v", name, r.Body)
+			}
+		}
+		if m.Package.Path.String() != "data.folkekommune.lib" && !slices.Equal(before, after) {
+			t.Errorf("%s changed: %v -> %v", name, before, after)
+		}
+	}
+	dir := policyCopy(t,
+		edit{"lib.rego", "well_formed if {", "shape_ok if {"},
+		edit{"lib.rego", "if not well_formed", "if not shape_ok"},
+		edit{"request.rego", "not lib.well_formed", "not lib.shape_ok"},
+		edit{"request_test.rego", "not data.folkekommune.lib.well_formed", "not data.folkekommune.lib.shape_ok"},
+		edit{"request_test.rego", "data.folkekommune.lib.well_formed with", "data.folkekommune.lib.shape_ok with"})
+	nv, err := CompileDir(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nv.FastShape || !strings.Contains(nv.FastShapeOff, "well_formed") {
+		t.Fatalf("a policy without lib.well_formed took the fast path (FastShapeOff %q)", nv.FastShapeOff)
 	}
 }
