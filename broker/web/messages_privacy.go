@@ -91,6 +91,8 @@ func init() {
 		"privacy.role":                        {"Rolle", "Role"},
 		"privacy.subject_municipality":        {"Brukerens kommune", "The user's municipality"},
 		"privacy.action":                      {"Handling", "Action"},
+		"privacy.period_from":                 {"Data fra og med (dato)", "Data from (date)"},
+		"privacy.period_to":                   {"Data til og med (dato)", "Data to (date)"},
 		"privacy.population":                  {"Minste befolkning i tabellen (0 = la regelverket beregne)", "Smallest population in the table (0 = let the policy work it out)"},
 		"privacy.filter_municipality":         {"Bare kommunene", "Only the municipalities"},
 		"privacy.filter_chapter":              {"Bare ICPC-2-kapitlene", "Only the ICPC-2 chapters"},

@@ -255,3 +255,39 @@ func TestNoPortfolioPageHasInlineScriptOrStyle(t *testing.T) {
 		}
 	}
 }
+
+func TestAnRDContactCannotOpenAnotherMunicipalitysInquiry(t *testing.T) {
+	title := "Bare til Voss " + fmt.Sprint(time.Now().UnixNano())
+	form := inquiryForm(title)
+	form.Set("municipality", "4621")
+	if p := newBrowser(t).post("/henvendelser/ny", "/henvendelser/ny", form); p.status != http.StatusSeeOther {
+		t.Fatalf("send: %d\n%s", p.status, p.body)
+	}
+	all, err := site.srv.Inquiries().List(t.Context(), portfolio.Actor{ID: "admin", Role: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	for _, inq := range all {
+		if inq.Title == title {
+			id = inq.ID
+		}
+	}
+	bergen := newBrowser(t)
+	bergen.login("fou_contact")
+	path := fmt.Sprintf("/henvendelser/%d", id)
+	if p := bergen.get(path); p.status != http.StatusNotFound {
+		t.Errorf("Bergen's R&D contact opens Voss's inquiry: %d, want 404", p.status)
+	}
+	if p := bergen.post("/henvendelser", path+"/oppdrag/1", url.Values{"action": {"assess"}}); p.status != http.StatusNotFound {
+		t.Errorf("Bergen's R&D contact acts on it: %d, want 404", p.status)
+	}
+	if inbox := bergen.get("/henvendelser?vis=alle"); strings.Contains(inbox.body, htmlText(title)) {
+		t.Error("Voss's inquiry is in Bergen's inbox")
+	}
+	admin := newBrowser(t)
+	admin.login("admin")
+	if p := admin.get(path); p.status != http.StatusOK || !strings.Contains(p.body, "Voss") {
+		t.Errorf("the admin opens it: %d", p.status)
+	}
+}

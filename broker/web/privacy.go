@@ -614,7 +614,9 @@ func whatIfInput(f url.Values, now time.Time) map[string]any {
 		filters["municipality"] = ms
 	}
 	if cs := f["chapter"]; len(cs) > 0 {
-		filters["icpc2_chapter"] = cs
+		// The policy reads diagnosis filters under icpc2, as the request
+		// service gives them.
+		filters["icpc2"] = cs
 	}
 	if len(filters) > 0 {
 		in.Resource.Filters = filters
