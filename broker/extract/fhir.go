@@ -452,7 +452,16 @@ type manifest struct {
 		Type string `json:"type"`
 		URL  string `json:"url"`
 	} `json:"error"`
+	// Deleted lists, in a change set, Bundles of the resources deleted
+	// since _since, as DELETE requests (Bulk Data 2.0).
+	Deleted []struct {
+		Type string `json:"type"`
+		URL  string `json:"url"`
+	} `json:"deleted"`
 }
+
+// deletedOutput names the spool file of a change set's deletions.
+const deletedOutput = "deleted"
 
 // Parts implements Source: it runs the export and downloads its outputs
 // to the spool, one file per resource type; each dataset's part carries
@@ -513,6 +522,12 @@ func (s *FHIRSource) Parts(ctx context.Context) (parts []Part, err error) {
 		for _, t := range d.Types {
 			hs = append(hs, t+":"+state.Done[t].SHA256)
 			n += state.Done[t].Bytes
+		}
+		// A change set's deletions belong to every part: a pull of nothing
+		// but deletions is not a no-op.
+		if del, ok := state.Done[deletedOutput]; ok {
+			hs = append(hs, deletedOutput+":"+del.SHA256)
+			n += del.Bytes
 		}
 		h := sha256.Sum256([]byte(strings.Join(hs, "\n")))
 		parts = append(parts, Part{Dataset: d.Dataset, Name: "fhir:" + strings.Join(d.Types, "+"), SHA256: hex.EncodeToString(h[:]), Bytes: n})
@@ -601,6 +616,17 @@ func (s *FHIRSource) export(ctx context.Context, state *exportState, resumed boo
 			}
 		}
 		testHook("download " + typ)
+	}
+	if _, ok := state.Done[deletedOutput]; !ok && len(man.Deleted) > 0 {
+		var urls []string
+		for _, o := range man.Deleted {
+			urls = append(urls, o.URL)
+		}
+		sum, n, err := s.download(ctx, deletedOutput, urls, man.RequiresAccessToken)
+		if err != nil {
+			return err
+		}
+		state.Done[deletedOutput] = spooledOutput{SHA256: sum, Bytes: n}
 	}
 	state.Complete = true
 	if s.opt.Resume {

@@ -225,6 +225,51 @@ func (ids *recordIDs) close() error {
 	return ids.f.Close()
 }
 
+// deletedIDs adds to ids the resources of the dataset's record type
+// (Patient, Observation, Immunization, Encounter, EpisodeOfCare) that a
+// change set's deleted outputs list, at line 0: no row of the pull has
+// it, so their earlier rows go and nothing takes their place.
+func (s *FHIRSource) deletedIDs(ctx context.Context, ds Dataset, ids *recordIDs) error {
+	path := filepath.Join(s.spool, deletedOutput+".ndjson")
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("FHIR spool: %w", err)
+	}
+	defer f.Close()
+	typ := typesOf(ds)[0]
+	dec := json.NewDecoder(bufio.NewReaderSize(&ctxReader{ctx, f}, 1<<16))
+	for line := 1; ; line++ {
+		var b struct {
+			ResourceType string `json:"resourceType"`
+			Entry        []struct {
+				Request struct {
+					Method string `json:"method"`
+					URL    string `json:"url"`
+				} `json:"request"`
+			} `json:"entry"`
+		}
+		if err := dec.Decode(&b); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("FHIR deleted output line %d is not a JSON Bundle: %s", line, firstSentence(err))
+		}
+		if b.ResourceType != "Bundle" {
+			return fmt.Errorf("FHIR deleted output line %d holds %s, not a Bundle", line, orNone(b.ResourceType))
+		}
+		for _, e := range b.Entry {
+			t, id, ok := strings.Cut(e.Request.URL, "/")
+			if e.Request.Method != "DELETE" || !ok || t != typ {
+				continue
+			}
+			if err := ids.add(0, id); err != nil {
+				return fmt.Errorf("FHIR spool: %w", err)
+			}
+		}
+	}
+}
+
 // RecordIDs implements KeyedSource: the ids file the last Read of p
 // wrote. The id of a population record is its Patient's, of a GP contact
 // its Encounter's.
@@ -259,6 +304,9 @@ func (s *FHIRSource) Read(ctx context.Context, p Part, fn func(line int64, rec [
 	}
 	ids := &recordIDs{f: f, w: bufio.NewWriterSize(f, 1<<16)}
 	err = s.read(ctx, p, ids, fn)
+	if err == nil {
+		err = s.deletedIDs(ctx, p.Dataset, ids)
+	}
 	if cerr := ids.close(); err == nil && cerr != nil {
 		err = fmt.Errorf("FHIR spool: %w", cerr)
 	}

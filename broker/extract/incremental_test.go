@@ -124,6 +124,19 @@ func (e export) add(typ, like, id string, at time.Time, fn func(r map[string]any
 	e.t.Fatalf("no %s/%s to copy", typ, like)
 }
 
+// remove takes the resource typ/id out of the export.
+func (e export) remove(typ, id string) {
+	e.t.Helper()
+	rs := e.resources(typ)
+	for i, r := range rs {
+		if r["id"] == id {
+			e.write(typ, append(rs[:i], rs[i+1:]...))
+			return
+		}
+	}
+	e.t.Fatalf("no %s/%s to remove", typ, id)
+}
+
 // conditionOf returns the id of the Condition of the Encounter with id.
 func (e export) conditionOf(enc string) string {
 	for _, c := range e.resources("Condition") {
@@ -325,6 +338,26 @@ func TestIncrementalFHIRPullsCountEveryRecordExactlyOnce(t *testing.T) {
 		t.Errorf("the contact changed with its diagnosis is there %d times, want once", n)
 	}
 	sameAsFull(t, "after a diagnosis changed with its contact and a failing record fixed")
+
+	// Deleted resources lose their rows: the server lists them in the
+	// change set's deleted outputs.
+	t2b := t2.Add(time.Hour)
+	con := f.conditionOf("enc5")
+	f.remove("Encounter", "enc5")
+	f.remove("Condition", con)
+	f.remove("Observation", "obs2")
+	f.srv.Delete("Encounter", "enc5", t2b)
+	f.srv.Delete("Condition", con, t2b)
+	f.srv.Delete("Observation", "obs2", t2b)
+	f.srv.SetUpdated(t2b)
+	if del := pull(t); !del.Incremental || del.RowsRead != 0 {
+		t.Errorf("a change set of deletions only = %+v, want incremental with no rows", del)
+	}
+	if n := count(t, db, `SELECT count(*) FROM gp_contact WHERE rid = 'enc5'`); n != 0 {
+		t.Errorf("the deleted Encounter still has %d rows", n)
+	}
+	sameAsFull(t, "after deletions")
+	t2 = t2b
 
 	// Nothing changed: nothing to do.
 	if again := pull(t); !again.Unchanged {

@@ -75,6 +75,7 @@ type FHIRServer struct {
 	Updated time.Time
 
 	mu      sync.Mutex
+	deleted []deletion
 	clients map[string]jwk.Set
 	tokens  map[string]time.Time
 	jobs    map[string]*exportJob
@@ -107,6 +108,38 @@ func (s *FHIRServer) RegisterClient(id string, jwks []byte) error {
 	defer s.mu.Unlock()
 	s.clients[id] = set
 	return nil
+}
+
+// deletion is a resource the source system deleted.
+type deletion struct {
+	typ, id string
+	at      time.Time
+}
+
+// Delete records that the resource typ/id was deleted at at (the test
+// removes it from the files): exports with a _since before at list it
+// in the manifest's deleted outputs, as Bulk Data 2.0 has it (Bundles of
+// DELETE requests).
+func (s *FHIRServer) Delete(typ, id string, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleted = append(s.deleted, deletion{typ, id, at})
+}
+
+// deletedSince is the NDJSON of the deletions after since, one Bundle each.
+func (s *FHIRServer) deletedSince(since time.Time, types []string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []byte
+	for _, d := range s.deleted {
+		if !d.at.After(since) || !slices.Contains(types, d.typ) {
+			continue
+		}
+		b, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction",
+			"entry": []any{map[string]any{"request": map[string]any{"method": "DELETE", "url": d.typ + "/" + d.id}}}})
+		out = append(append(out, b...), '\n')
+	}
+	return out
 }
 
 // SetUpdated says the exports now reflect the data as of t: the test
@@ -357,17 +390,25 @@ func (s *FHIRServer) status(w http.ResponseWriter, r *http.Request, id string) {
 			out = append(out, file{Type: t, URL: baseURL(r) + "/files/" + id + "/" + t + ".ndjson"})
 		}
 	}
+	var deleted []file
+	if !job.since.IsZero() && len(s.deletedSince(job.since, job.types)) > 0 {
+		deleted = append(deleted, file{Type: "Bundle", URL: baseURL(r) + "/files/" + id + "/deleted.ndjson"})
+	}
 	errs := []file{}
 	if mis.ErrorOutput != "" {
 		errs = append(errs, file{Type: "OperationOutcome", URL: baseURL(r) + "/files/" + id + "/OperationOutcome.ndjson"})
 	}
-	writeJSON(w, 200, map[string]any{
+	man := map[string]any{
 		"transactionTime":     updated.UTC().Format(time.RFC3339),
 		"request":             baseURL(r) + "/$export",
 		"requiresAccessToken": true,
 		"output":              out,
 		"error":               errs,
-	})
+	}
+	if deleted != nil {
+		man["deleted"] = deleted
+	}
+	writeJSON(w, 200, man)
 }
 
 func (s *FHIRServer) file(w http.ResponseWriter, r *http.Request, rest string) {
@@ -386,6 +427,11 @@ func (s *FHIRServer) file(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 	s.stats.Downloads++
 	s.mu.Unlock()
+	if ok && !job.deleted && typ == "deleted" && !job.since.IsZero() {
+		w.Header().Set("Content-Type", "application/fhir+ndjson")
+		w.Write(s.deletedSince(job.since, job.types))
+		return
+	}
 	if !ok || job.deleted || (typ != "OperationOutcome" && !slices.Contains(job.types, typ)) {
 		outcome(w, 404, "not-found", "no file "+rest)
 		return
