@@ -191,6 +191,14 @@ func TestNoPageHasInlineScriptOrStyle(t *testing.T) {
 			for _, problem := range inlineCode(t, p.body) {
 				t.Errorf("%s as %q: %s", path, role, problem)
 			}
+			// Every text comes from the catalogue, in both languages.
+			en := b.get(path + sep(path) + "lang=en")
+			b.get(path + sep(path) + "lang=nb")
+			for _, body := range []string{p.body, en.body} {
+				if i := strings.Index(body, "[["); i >= 0 {
+					t.Errorf("%s as %q: a message missing from the catalogue: %.60s", path, role, body[i:])
+				}
+			}
 		}
 	}
 }
@@ -350,4 +358,11 @@ func TestThePageChecksCatchWhatTheyLookFor(t *testing.T) {
 	if got := inlineCode(t, bad); len(got) != 6 {
 		t.Errorf("inlineCode found %d problems, want 6: %q", len(got), got)
 	}
+}
+
+func sep(path string) string {
+	if strings.Contains(path, "?") {
+		return "&"
+	}
+	return "?"
 }

@@ -83,6 +83,11 @@ func TestAResearcherSubmitsARequestAndDownloadsTheRelease(t *testing.T) {
 		t.Fatalf("request page: %d, no release link\n%s", show.status, show.body)
 	}
 	rel := b.get(m[1])
+	for _, pg := range []page{show, rel} {
+		for _, problem := range append(inlineCode(t, pg.body), unlabelled(t, pg.body)...) {
+			t.Errorf("request or release page: %s", problem)
+		}
+	}
 	if rel.status != http.StatusOK || !strings.Contains(rel.body, `id="protected-table"`) || !strings.Contains(rel.body, "Bergen") {
 		t.Fatalf("release page: %d\n%s", rel.status, rel.body)
 	}
