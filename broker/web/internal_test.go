@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // keyInTemplate finds the message keys templates pass to .T / $.T.
@@ -184,4 +185,51 @@ func FuzzSafeNextNeverLeavesTheSite(f *testing.F) {
 			t.Fatalf("safeNext(%q) = %q leaves the site", in, got)
 		}
 	})
+}
+
+func TestAFullSessionStoreDropsAnonymousSessionsBeforeSignedInOnes(t *testing.T) {
+	defer func(n int) { maxSessions = n }(maxSessions)
+	maxSessions = 100
+	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	s := NewSessions(time.Hour, 8*time.Hour, func() time.Time { return now })
+	var signedIn []*Session
+	for i := 0; i < 20; i++ {
+		signedIn = append(signedIn, s.New(&User{ID: "u"}, "token"))
+	}
+	for i := 0; i < 1000; i++ {
+		s.New(nil, "")
+		if s.Len() > maxSessions {
+			t.Fatalf("the store holds %d sessions, over its bound %d", s.Len(), maxSessions)
+		}
+	}
+	for _, ss := range signedIn {
+		if got, _ := s.Get(ss.ID); got == nil {
+			t.Fatal("a flood of anonymous visitors signed someone out")
+		}
+	}
+}
+
+func TestSessionsEndAfterIdleOrAbsoluteTimeout(t *testing.T) {
+	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	s := NewSessions(30*time.Minute, 8*time.Hour, func() time.Time { return now })
+	a := s.New(&User{ID: "a"}, "token")
+	now = now.Add(29 * time.Minute)
+	if got, _ := s.Get(a.ID); got == nil {
+		t.Fatal("ended before the idle timeout")
+	}
+	now = now.Add(31 * time.Minute)
+	if got, expired := s.Get(a.ID); got != nil || !expired {
+		t.Fatalf("after 31 idle minutes: %v, expired %v", got, expired)
+	}
+	if got, expired := s.Get(a.ID); got != nil || expired {
+		t.Fatal("an expired session is reported twice")
+	}
+	b := s.New(&User{ID: "b"}, "token")
+	for i := 0; i < 17; i++ { // 17 × 29 min > 8 h
+		now = now.Add(29 * time.Minute)
+		s.Get(b.ID)
+	}
+	if got, _ := s.Get(b.ID); got != nil {
+		t.Fatal("a busy session outlived its absolute timeout")
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 )
@@ -38,8 +39,8 @@ type Session struct {
 }
 
 // maxSessions bounds the store, anonymous sessions included, so that a
-// flood of visitors cannot exhaust memory; the oldest idle ones go first.
-const maxSessions = 100_000
+// flood of visitors cannot exhaust memory (a variable for the tests).
+var maxSessions = 100_000
 
 // NewSessions makes a store whose sessions end after idle without use or
 // abs after they began, whichever comes first.
@@ -100,8 +101,10 @@ func (s *Sessions) dead(ss *Session, now time.Time) bool {
 	return now.Sub(ss.Seen) > s.idle || now.Sub(ss.Created) > s.abs
 }
 
-// sweep drops expired sessions at most once a minute, and the least
-// recently seen when the store is full.
+// sweep drops expired sessions at most once a minute. When the store is
+// still full it drops a tenth of it at once, anonymous sessions first and
+// the least recently seen first, so that a flood of visitors costs one
+// sort per maxSessions/10 new sessions and does not sign people out.
 func (s *Sessions) sweep(now time.Time) {
 	if now.Sub(s.lastSweep) > time.Minute || len(s.m) >= maxSessions {
 		s.lastSweep = now
@@ -111,14 +114,21 @@ func (s *Sessions) sweep(now time.Time) {
 			}
 		}
 	}
-	for len(s.m) >= maxSessions {
-		var oldest *Session
-		for _, ss := range s.m {
-			if oldest == nil || ss.Seen.Before(oldest.Seen) {
-				oldest = ss
-			}
+	if len(s.m) < maxSessions {
+		return
+	}
+	all := make([]*Session, 0, len(s.m))
+	for _, ss := range s.m {
+		all = append(all, ss)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if (all[i].User == nil) != (all[j].User == nil) {
+			return all[i].User == nil
 		}
-		delete(s.m, oldest.ID)
+		return all[i].Seen.Before(all[j].Seen)
+	})
+	for _, ss := range all[:len(all)/10+1] {
+		delete(s.m, ss.ID)
 	}
 }
 
