@@ -163,6 +163,7 @@ func init() {
 		"requests.back":              {"Tilbake til forespørslene", "Back to the requests"},
 		"requests.cells":             {"Celler", "Cells"},
 		"requests.suppressed_counts": {"%d primærprikket, %d sekundærprikket", "%d primary suppressed, %d secondary suppressed"},
+		"requests.project_id":        {"Prosjekt (id)", "Project (id)"},
 		"requests.checksum":          {"Sjekksum (SHA-256)", "Checksum (SHA-256)"},
 
 		"legend.dataset":    {"Datasett", "Dataset"},

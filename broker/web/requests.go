@@ -294,6 +294,7 @@ func (p *Pages) viewable(r *http.Request, id string) (requests.Request, error) {
 type requestPage struct {
 	Request      requests.Request
 	DatasetLabel string
+	MeasureLabel string
 	Dimensions   []string
 	Filters      []string
 	Decision     *decisionView
@@ -305,7 +306,17 @@ func (p *Pages) requestPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	lang := langFrom(r.Context())
-	rp := requestPage{Request: req, DatasetLabel: datasetLabel(lang, req.Spec.Dataset)}
+	rp := requestPage{Request: req, DatasetLabel: datasetLabel(lang, req.Spec.Dataset), MeasureLabel: req.Spec.Measure}
+	if ds, ok := catalog.DatasetByID(req.Spec.Dataset); ok {
+		for _, m := range ds.Measures {
+			if m.ID == req.Spec.Measure {
+				rp.MeasureLabel = m.Label.NB
+				if lang == langEN {
+					rp.MeasureLabel = m.Label.EN
+				}
+			}
+		}
+	}
 	for _, d := range req.Spec.Dimensions {
 		rp.Dimensions = append(rp.Dimensions, dimensionLabel(lang, d))
 	}
