@@ -67,6 +67,11 @@ func OpenAPI() map[string]any {
 		case strings.HasSuffix(rt.pattern, "/approve") || strings.HasSuffix(rt.pattern, "/reject"):
 			op["requestBody"] = jsonBody("#/components/schemas/Review")
 			responses["409"] = map[string]any{"description": "The request is not under review, or you reviewed it already", "content": errorContent}
+		case strings.HasSuffix(rt.pattern, "/pull") && rt.method == "POST":
+			// Queuing a pull takes no body: the source's name is the path.
+			delete(responses, "200")
+			responses["202"] = map[string]any{"description": "The pull is queued; follow it in /api/v1/extracts"}
+			responses["409"] = map[string]any{"description": "The source is being pulled or already queued", "content": errorContent}
 		case rt.method == "POST":
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}}
 		}

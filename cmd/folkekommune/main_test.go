@@ -57,7 +57,17 @@ func TestEverySubcommandHasHelp(t *testing.T) {
 	if root.code != 0 {
 		t.Fatalf("--help exit %d: %s", root.code, root.stderr)
 	}
-	for _, sub := range []string{"generate", "pull", "protect"} {
+	// Every registered subcommand, so a new one cannot ship without help.
+	var subs []string
+	for _, c := range rootCmd.Commands() {
+		if !c.Hidden && c.Name() != "help" && c.Name() != "completion" {
+			subs = append(subs, c.Name())
+		}
+	}
+	if len(subs) < 12 {
+		t.Fatalf("only %d subcommands registered: %v", len(subs), subs)
+	}
+	for _, sub := range subs {
 		if !strings.Contains(root.stdout, sub) {
 			t.Errorf("root help does not list %s", sub)
 		}
