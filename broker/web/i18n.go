@@ -59,7 +59,7 @@ func (p *Pages) language(next http.Handler) http.Handler {
 		if q := r.URL.Query().Get("lang"); q == langEN || q == langNB {
 			lang = q
 			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
-				SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, HttpOnly: true})
+				SameSite: http.SameSiteLaxMode, Secure: isHTTPS(r), HttpOnly: true})
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), langKey, lang)))
 	})

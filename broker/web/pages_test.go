@@ -366,3 +366,28 @@ func sep(path string) string {
 	}
 	return "?"
 }
+
+func TestCookiesAreSecureBehindAnHTTPSProxy(t *testing.T) {
+	for _, c := range []struct {
+		proto  string
+		secure bool
+	}{{"", false}, {"https", true}} {
+		req, _ := http.NewRequest("GET", site.http.URL+"/logg-inn?lang=en", nil)
+		if c.proto != "" {
+			req.Header.Set("X-Forwarded-Proto", c.proto)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if len(res.Cookies()) < 2 {
+			t.Fatalf("want the session and language cookies, got %v", res.Cookies())
+		}
+		for _, ck := range res.Cookies() {
+			if ck.Secure != c.secure || !ck.HttpOnly {
+				t.Errorf("X-Forwarded-Proto %q: cookie %s Secure=%v HttpOnly=%v", c.proto, ck.Name, ck.Secure, ck.HttpOnly)
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -203,14 +204,14 @@ func (p *Pages) SignIn(w http.ResponseWriter, r *http.Request, u User, via strin
 func (p *Pages) setCookie(w http.ResponseWriter, r *http.Request, ss *Session) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: ss.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil,
+		Secure: isHTTPS(r),
 	})
 }
 
 func (p *Pages) clearCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil,
+		Secure: isHTTPS(r),
 	})
 }
 
@@ -250,9 +251,17 @@ func (p *Pages) securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
-		if r.TLS != nil {
+		if isHTTPS(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isHTTPS reports whether the browser reached the broker over HTTPS: on
+// its own TLS, or through a proxy that ends TLS and says so. Believing a
+// forged header only makes a cookie Secure, which hurts nobody but the
+// forger.
+func isHTTPS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
