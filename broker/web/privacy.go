@@ -481,6 +481,7 @@ type whatIfPage struct {
 	Error                                        string
 	Decision                                     *decisionView
 	Explanation                                  string
+	From, Was                                    string // the logged decision replayed, and its outcome then
 }
 
 // whatIfDefaults describe an ordinary research request by a member of an
@@ -542,10 +543,39 @@ func (p *Pages) whatIfData(r *http.Request, f url.Values) *whatIfPage {
 	return wp
 }
 
+// whatIfForm is the empty tool, or, with ?beslutning=ID, a logged
+// decision's input (as the log keeps it, users pseudonymised) decided
+// again by the running policy: how would today's rules answer it?
 func (p *Pages) whatIfForm(w http.ResponseWriter, r *http.Request) error {
 	f := whatIfDefaults(time.Now())
 	wp := p.whatIfData(r, f)
 	wp.Input = mustIndent(whatIfInput(f, time.Now()))
+	id := r.URL.Query().Get("beslutning")
+	if id == "" {
+		return p.page(w, r, http.StatusOK, "privacy/whatif", "privacy.whatif", wp)
+	}
+	entries, err := p.deps.Audit.List(r.Context(), audit.Filter{Kind: audit.KindDecision, Object: id, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return fmt.Errorf("%w: no decision %s", requests.ErrNotFound, id)
+	}
+	doc, ok := entries[0].Detail["input"].(map[string]any)
+	if !ok {
+		return fmt.Errorf("%w: decision %s has no logged input", requests.ErrNotFound, id)
+	}
+	lang := langFrom(r.Context())
+	wp.Form = url.Values{"run": {"json"}}
+	wp.Input = mustIndent(doc)
+	wp.From = id
+	wp.Was, _ = entries[0].Detail["outcome"].(string)
+	d, err := p.deps.Policy.WhatIf(r.Context(), doc)
+	if err != nil {
+		p.log.WarnContext(r.Context(), "what-if evaluation failed", "err", err)
+	}
+	wp.Decision = viewDecision(lang, d.Outcome(), d.PolicyVersion, d.Deny, d.ReviewReasons, d.Obligations)
+	wp.Explanation = d.Explain(lang)
 	return p.page(w, r, http.StatusOK, "privacy/whatif", "privacy.whatif", wp)
 }
 

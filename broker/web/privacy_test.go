@@ -282,3 +282,27 @@ func TestNoPrivacyPageHasInlineScriptOrStyle(t *testing.T) {
 		}
 	}
 }
+
+func TestALoggedDecisionIsDecidedAgainInWhatIfWithoutLoggingIt(t *testing.T) {
+	id := queueRequest(t)
+	req, err := site.srv.Requests().Get(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t)
+	b.login("privacy_officer")
+	if log := b.get("/personvern/beslutninger"); !strings.Contains(log.body, `href="/personvern/hva-om?beslutning=`+req.DecisionID+`"`) {
+		t.Fatal("the decision log has no what-if link for the decision")
+	}
+	before, _ := site.srv.Audit().Head(t.Context())
+	p := b.get("/personvern/hva-om?beslutning=" + req.DecisionID)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `class="decision review"`) || !strings.Contains(p.body, `id="whatif-from"`) || !strings.Contains(p.body, "sensitive_review") {
+		t.Fatalf("the logged decision again: %d\n%s", p.status, p.body)
+	}
+	if after, _ := site.srv.Audit().Head(t.Context()); after.Seq != before.Seq {
+		t.Errorf("deciding a logged request again wrote %d audit entries", after.Seq-before.Seq)
+	}
+	if p := b.get("/personvern/hva-om?beslutning=dec-nothing"); p.status != http.StatusNotFound {
+		t.Errorf("an unknown decision: %d, want 404", p.status)
+	}
+}
