@@ -73,6 +73,11 @@ func TestEveryValidationRuleQuarantinesWithItsFieldAndReason(t *testing.T) {
 			{girl + ",4601,2019-01-05,R74,legevakt,brev", "kontakttype", "has an unknown code"},
 			{girl + ",4601,2019-13-05,R74,legevakt,enkel", "kontaktdato", "is not a calendar date"},
 			{girl + ",4601,2019-01-05,R74,fastlege,konsultasjon", "", "duplicate of line 2"},
+			// Other contacts of the same person on the same day are not
+			// duplicates; an exact repeat of one of them is.
+			{girl + ",4601,2019-01-05,R29,fastlege,konsultasjon", "", ""},
+			{girl + ",4601,2019-01-05,R74,fastlege,enkel", "", ""},
+			{girl + ",4601,2019-01-05,R29,fastlege,konsultasjon", "", "duplicate of line 9"},
 		},
 		FileCare: {
 			{girl + ",4601,hjemmesykepleie,2020-01-01,2099-12-31", "", ""},
@@ -137,7 +142,8 @@ func TestEveryValidationRuleQuarantinesWithItsFieldAndReason(t *testing.T) {
 		`SELECT count(*) FROM person WHERE sex = 'F' AND birth_year = 2010 AND birth_month = 3`:                       1,
 		`SELECT count(*) FROM residence WHERE district = '460103'`:                                                    1,
 		`SELECT count(*) FROM growth WHERE check_type = 'grade3'`:                                                     1,
-		`SELECT count(*) FROM gp_contact WHERE service = 'gp' AND contact_type = 'consultation'`:                      1,
+		`SELECT count(*) FROM gp_contact WHERE service = 'gp' AND contact_type = 'consultation'`:                      2,
+		`SELECT count(*) FROM gp_contact`:                                                                             3,
 		`SELECT count(*) FROM care_decision WHERE service_type = 'home_nursing' AND decision_end = DATE '2099-12-31'`: 1,
 	}
 	for q, want := range checks {

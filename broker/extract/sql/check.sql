@@ -1,7 +1,7 @@
 -- Validation of each dataset: one row per source row with its typed
--- values, a hash of those values (for finding duplicates), and the first
--- problem found as 'field|reason', NULL when the row is clean. Reads the
--- views src_<dataset> (line + the source columns as text).
+-- values and the first problem found as 'field|reason', NULL when the row
+-- is clean. Reads the views src_<dataset> (line + the source columns as
+-- text).
 --
 -- Each text value is cast once in the inner query; the outer CASE tests
 -- the cheap typed conditions first and builds the detailed message only
@@ -9,7 +9,6 @@
 
 -- name: population
 CREATE OR REPLACE TEMP TABLE chk_population AS
-SELECT *, hash(pid, sex, death_month, municipality, district, moved_in, moved_out) AS h FROM (
 SELECT r.line, i.pid, year(i.birth)::SMALLINT AS birth_year, month(i.birth)::TINYINT AS birth_month,
        map_sex(r.kjonn) AS sex, date_trunc('month', r.dod)::DATE AS death_month,
        i.record_key, r.kommunenummer AS municipality, nullif(r.bydel, '') AS district,
@@ -35,11 +34,10 @@ SELECT r.line, i.pid, year(i.birth)::SMALLINT AS birth_year, month(i.birth)::TIN
 FROM (SELECT *, try_cast(fodselsdato AS DATE) AS fod, try_cast(innflyttet AS DATE) AS inn,
              try_cast(utflyttet AS DATE) AS ut, try_cast(dodsdato AS DATE) AS dod FROM src_population) r
 CROSS JOIN pull_ctx c
-LEFT JOIN ident i ON i.fnr = r.fodselsnummer);
+LEFT JOIN ident i ON i.fnr = r.fodselsnummer;
 
 -- name: growth
 CREATE OR REPLACE TEMP TABLE chk_growth AS
-SELECT *, hash(pid, municipality, check_type, measured_on, height_cm, weight_kg) AS h FROM (
 SELECT r.line, i.pid, r.kommunenummer AS municipality, map_check(r.kontroll) AS check_type,
        r.on_ AS measured_on, r.hc AS height_cm, r.wk AS weight_kg,
        CASE
@@ -57,11 +55,10 @@ SELECT r.line, i.pid, r.kommunenummer AS municipality, map_check(r.kontroll) AS 
 FROM (SELECT *, try_cast(maledato AS DATE) AS on_, try_cast(hoyde_cm AS DOUBLE) AS hc,
              try_cast(vekt_kg AS DOUBLE) AS wk FROM src_growth) r
 CROSS JOIN pull_ctx c
-LEFT JOIN ident i ON i.fnr = r.fodselsnummer);
+LEFT JOIN ident i ON i.fnr = r.fodselsnummer;
 
 -- name: vaccination
 CREATE OR REPLACE TEMP TABLE chk_vaccination AS
-SELECT *, hash(pid, municipality, vaccine, dose, vaccinated_on) AS h FROM (
 SELECT r.line, i.pid, r.kommunenummer AS municipality, CASE WHEN vaccine_doses(r.vaksine) IS NOT NULL THEN r.vaksine END AS vaccine,
        r.dn::TINYINT AS dose, r.on_ AS vaccinated_on,
        CASE
@@ -78,7 +75,7 @@ SELECT r.line, i.pid, r.kommunenummer AS municipality, CASE WHEN vaccine_doses(r
        END AS problem
 FROM (SELECT *, try_cast(dose AS INTEGER) AS dn, try_cast(vaksinasjonsdato AS DATE) AS on_ FROM src_vaccination) r
 CROSS JOIN pull_ctx c
-LEFT JOIN ident i ON i.fnr = r.fodselsnummer);
+LEFT JOIN ident i ON i.fnr = r.fodselsnummer;
 
 -- name: gp_contact
 -- The largest dataset (about 12 million rows at cluster scale): codes are
@@ -86,7 +83,6 @@ LEFT JOIN ident i ON i.fnr = r.fodselsnummer);
 -- good skips the detailed CASE; only a failing row pays for finding which
 -- field is wrong.
 CREATE OR REPLACE TEMP TABLE chk_gp_contact AS
-SELECT *, hash(pid, municipality, contact_date, icpc2, service, contact_type) AS h FROM (
 SELECT r.line, i.pid, r.kommunenummer AS municipality, r.on_ AS contact_date,
        r.icpc2, r.svc AS service, r.ct AS contact_type,
        CASE
@@ -108,11 +104,10 @@ FROM (SELECT *, try_cast(kontaktdato AS DATE) AS on_, map_service(tjeneste) AS s
              coalesce(is_icpc2(icpc2), false) AS icpc_ok, coalesce(is_municipality(kommunenummer), false) AS muni_ok
       FROM src_gp_contact) r
 CROSS JOIN pull_ctx c
-LEFT JOIN ident i ON i.fnr = r.fodselsnummer);
+LEFT JOIN ident i ON i.fnr = r.fodselsnummer;
 
 -- name: care
 CREATE OR REPLACE TEMP TABLE chk_care AS
-SELECT *, hash(pid, municipality, service_type, decision_start, decision_end) AS h FROM (
 SELECT r.line, i.pid, r.kommunenummer AS municipality, map_care(r.tjeneste) AS service_type,
        r.fra AS decision_start, r.til AS decision_end,
        CASE
@@ -130,4 +125,4 @@ SELECT r.line, i.pid, r.kommunenummer AS municipality, map_care(r.tjeneste) AS s
        END AS problem
 FROM (SELECT *, try_cast(vedtak_fra AS DATE) AS fra, try_cast(vedtak_til AS DATE) AS til FROM src_care) r
 CROSS JOIN pull_ctx c
-LEFT JOIN ident i ON i.fnr = r.fodselsnummer);
+LEFT JOIN ident i ON i.fnr = r.fodselsnummer;

@@ -1,11 +1,13 @@
 -- name: duplicates
 -- Exact duplicates among a dataset's clean rows: the first occurrence is
--- kept, every later one is quarantined naming the line it repeats. Only
--- rows whose value hash occurs more than once are candidates: sorted by
--- hash, such a row has an equal neighbour (one integer per row to sort,
--- cheaper than a hash table of millions of groups that are nearly all
--- single rows). Among those few, rows are compared on every column, so a
--- hash collision can neither drop a row nor hide a duplicate.
+-- kept, every later one is quarantined naming the line it repeats. Two
+-- equal rows are the same person on the same date, so only rows whose hash
+-- of person and date occurs more than once are candidates: sorted by that
+-- hash, such a row has an equal neighbour (one integer per row to compute
+-- and sort, cheaper than hashing every column, and than a hash table of
+-- millions of groups that are nearly all single rows). Among those few,
+-- rows are compared on every column, so neither a hash collision nor two
+-- different visits on one day can drop a row or hide a duplicate.
 CREATE OR REPLACE TEMP TABLE dup AS
 SELECT 'population' AS dataset, line, first FROM (
     SELECT line, min(line) OVER (PARTITION BY pid, sex, death_month, municipality, district, moved_in, moved_out) AS first
@@ -13,7 +15,7 @@ SELECT 'population' AS dataset, line, first FROM (
     WHERE problem IS NULL AND line IN (
         SELECT line FROM (
             SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
-            FROM chk_population WHERE problem IS NULL)
+            FROM (SELECT line, hash(pid, moved_in) AS h FROM chk_population WHERE problem IS NULL))
         WHERE h = prev OR h = next)
 ) WHERE line <> first
 UNION ALL
@@ -23,7 +25,7 @@ SELECT 'growth' AS dataset, line, first FROM (
     WHERE problem IS NULL AND line IN (
         SELECT line FROM (
             SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
-            FROM chk_growth WHERE problem IS NULL)
+            FROM (SELECT line, hash(pid, measured_on) AS h FROM chk_growth WHERE problem IS NULL))
         WHERE h = prev OR h = next)
 ) WHERE line <> first
 UNION ALL
@@ -33,7 +35,7 @@ SELECT 'vaccination' AS dataset, line, first FROM (
     WHERE problem IS NULL AND line IN (
         SELECT line FROM (
             SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
-            FROM chk_vaccination WHERE problem IS NULL)
+            FROM (SELECT line, hash(pid, vaccinated_on) AS h FROM chk_vaccination WHERE problem IS NULL))
         WHERE h = prev OR h = next)
 ) WHERE line <> first
 UNION ALL
@@ -43,7 +45,7 @@ SELECT 'gp_contact' AS dataset, line, first FROM (
     WHERE problem IS NULL AND line IN (
         SELECT line FROM (
             SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
-            FROM chk_gp_contact WHERE problem IS NULL)
+            FROM (SELECT line, hash(pid, contact_date) AS h FROM chk_gp_contact WHERE problem IS NULL))
         WHERE h = prev OR h = next)
 ) WHERE line <> first
 UNION ALL
@@ -53,7 +55,7 @@ SELECT 'care' AS dataset, line, first FROM (
     WHERE problem IS NULL AND line IN (
         SELECT line FROM (
             SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
-            FROM chk_care WHERE problem IS NULL)
+            FROM (SELECT line, hash(pid, decision_start) AS h FROM chk_care WHERE problem IS NULL))
         WHERE h = prev OR h = next)
 ) WHERE line <> first;
 
