@@ -480,8 +480,10 @@ func (v *Version) evaluate(ctx context.Context, doc map[string]any, now time.Tim
 // decideWith takes a decision with query q on an input in AST form.
 func (v *Version) decideWith(ctx context.Context, q *rego.PreparedEvalQuery, input ast.Value, now time.Time) (Decision, error) {
 	d := Decision{ID: newID(), Time: now.UTC(), PolicyVersion: v.Hash}
-	opts := append(make([]rego.EvalOption, 0, len(v.evalOpts)+2), v.evalOpts...)
-	opts = append(opts, rego.EvalParsedInput(input))
+	cache := newRuleCache()
+	defer cache.done()
+	opts := append(make([]rego.EvalOption, 0, len(v.evalOpts)+3), v.evalOpts...)
+	opts = append(opts, rego.EvalParsedInput(input), rego.EvalVirtualCache(cache))
 	if ctx.Done() != nil {
 		// Cancellation is wired by hand: rego would otherwise start a
 		// goroutine per evaluation to watch ctx.
