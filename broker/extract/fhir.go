@@ -701,11 +701,12 @@ func (s *FHIRSource) saveState(st exportState) error {
 	return nil
 }
 
-// types are the resource types the source exports, in fhirDatasets order.
+// types are the resource types the source exports, in fhirDatasets order:
+// the Patients always, since the other resources refer to them.
 func (s *FHIRSource) types() []string {
 	var out []string
 	for _, d := range fhirDatasets {
-		if s.provides(d.Dataset) {
+		if s.provides(d.Dataset) || d.Dataset == Population {
 			out = append(out, d.Types...)
 		}
 	}

@@ -567,10 +567,58 @@ func (s *FHIRSource) patientIndex(ctx context.Context) (map[string]string, error
 	if err != nil {
 		return nil, err
 	}
+	if err := s.writePersonRefs(idx); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	s.patients = idx
 	s.mu.Unlock()
 	return idx, nil
+}
+
+func (s *FHIRSource) personRefsPath() string { return filepath.Join(s.spool, "person-refs.csv") }
+
+// writePersonRefs writes the Patient index for PersonRefs. It holds
+// identity numbers like the spooled Patients it comes from, in the same
+// private spool, and goes with it.
+func (s *FHIRSource) writePersonRefs(idx map[string]string) error {
+	f, err := os.OpenFile(s.personRefsPath(), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("FHIR spool: %w", err)
+	}
+	ids := &recordIDs{f: f, w: bufio.NewWriterSize(f, 1<<16)}
+	for id, fnr := range idx {
+		ids.b = append(ids.b[:0], '"')
+		for i := 0; i < len(id); i++ {
+			if id[i] == '"' {
+				ids.b = append(ids.b, '"')
+			}
+			ids.b = append(ids.b, id[i])
+		}
+		ids.b = append(ids.b, '"', ',', '"')
+		ids.b = append(ids.b, strings.ReplaceAll(fnr, `"`, `""`)...)
+		ids.b = append(ids.b, '"', '\n')
+		if _, err := ids.w.Write(ids.b); err != nil {
+			ids.close()
+			return fmt.Errorf("FHIR spool: %w", err)
+		}
+	}
+	if err := ids.close(); err != nil {
+		return fmt.Errorf("FHIR spool: %w", err)
+	}
+	return nil
+}
+
+// PersonRefs implements PersonReferencing: the Patients of the export by
+// id, once a Read needed them.
+func (s *FHIRSource) PersonRefs(context.Context) (string, error) {
+	s.mu.Lock()
+	built := s.patients != nil
+	s.mu.Unlock()
+	if !built {
+		return "", nil
+	}
+	return s.personRefsPath(), nil
 }
 
 // diagnoses maps each Encounter to the code of its first Condition. It

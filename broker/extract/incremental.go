@@ -30,6 +30,19 @@ type IncrementalSource interface {
 	Mark() string
 }
 
+// PersonReferencing is a KeyedSource whose records refer to persons by the
+// source's own id (a FHIR Patient reference). Pull remembers, per source,
+// which person each id is (as a pseudonym), so that a change set's
+// records can refer to a person the change set does not carry, and a
+// source may refer to persons whose register another source provides.
+type PersonReferencing interface {
+	KeyedSource
+	// PersonRefs returns, after Read, a CSV file without header of
+	// "id,identity number" for the persons the records read referred to,
+	// or "" when none were read.
+	PersonRefs(ctx context.Context) (path string, err error)
+}
+
 // Resumable is a source that keeps a download across runs (a spool folder
 // of its own) and reuses it on the next pull of the same export after the
 // broker was stopped in the middle. Pull calls Done once the pull's data

@@ -407,3 +407,93 @@ func TestIncrementalFHIRPullsCountEveryRecordExactlyOnce(t *testing.T) {
 	}
 	sameAsFull(t, "after a forced full pull")
 }
+
+func TestSourcesProvidingSomeDatasetsFillTheTablesSideBySide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a synthetic FHIR export")
+	}
+	ctx := context.Background()
+	f := newIncrementalFixture(t, 87)
+	drop := filepath.Join(f.dir, "..", "drop")
+	if _, err := synth.Generate(ctx, synth.Options{Out: drop, Seed: 87, BadShare: -1, Years: 2}); err != nil {
+		t.Fatal(err)
+	}
+	whole := openDB(t)
+	if _, err := Pull(ctx, whole, NewFileDrop(drop), Options{Key: testKey, Now: pullNow}); err != nil {
+		t.Fatal(err)
+	}
+
+	db := openDB(t)
+	register := Options{Key: testKey, Now: pullNow, SourceName: "register", Datasets: []Dataset{Population, Growth, Vaccination, Care}}
+	if _, err := Pull(ctx, db, NewFileDrop(drop), register); err != nil {
+		t.Fatal(err)
+	}
+	ehr := f.source(t, FHIROptions{Datasets: []Dataset{GPContact}})
+	res, err := Pull(ctx, db, ehr, Options{Key: testKey, Now: pullNow, SourceName: "ehr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Files) != 1 || res.Files[0].Dataset != GPContact {
+		t.Fatalf("the GP contact source loaded %+v, want its one dataset", res.Files)
+	}
+	if got, want := dataDigest(t, db), dataDigest(t, whole); got != want {
+		t.Errorf("two sources side by side:\n%s\none source with everything:\n%s", got, want)
+	}
+	if n := count(t, db, `SELECT count(*) FROM gp_contact WHERE src <> 'ehr'`) + count(t, db, `SELECT count(*) FROM person WHERE src <> 'register'`); n != 0 {
+		t.Errorf("%d rows owned by the wrong source", n)
+	}
+
+	// The register's next pull replaces its rows only.
+	contacts := count(t, db, `SELECT count(*) FROM gp_contact`)
+	if _, err := Pull(ctx, db, NewFileDrop(drop), Options{Key: testKey, Now: pullNow, SourceName: "register", Datasets: []Dataset{Population}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(t, db, `SELECT count(*) FROM gp_contact`); got != contacts {
+		t.Errorf("a pull of the register left %d GP contacts of %d", got, contacts)
+	}
+	if got, want := dataDigest(t, db), dataDigest(t, whole); got != want {
+		t.Errorf("after the register pulled its population alone:\n%s\nwant\n%s", got, want)
+	}
+
+	// A change set of the GP contact source refers to a Patient it does
+	// not carry: the person is found through the source's earlier pull.
+	t1 := updated.Add(time.Hour)
+	f.add("Encounter", "enc7", "enc-new", t1, func(r map[string]any) { r["period"] = map[string]any{"start": "2025-05-05"} })
+	f.add("Condition", f.conditionOf("enc7"), "con-new", t1, func(r map[string]any) {
+		r["encounter"] = map[string]any{"reference": "Encounter/enc-new"}
+	})
+	f.srv.SetUpdated(t1)
+	res, err = Pull(ctx, db, ehr, Options{Key: testKey, Now: pullNow, SourceName: "ehr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Incremental || res.Loaded != 1 {
+		t.Fatalf("the change set = %+v, want one row loaded incrementally", res)
+	}
+	if n := count(t, db, `SELECT count(*) FROM gp_contact a JOIN gp_contact b ON a.pid = b.pid WHERE a.rid = 'enc-new' AND b.rid = 'enc7'`); n != 1 {
+		t.Errorf("the new contact is not placed on the person of the Patient's earlier contact")
+	}
+
+	for _, c := range []struct {
+		name string
+		src  Source
+		opt  Options
+		want string
+	}{
+		{"a second source of the population is refused", NewFileDrop(drop), Options{Key: testKey, SourceName: "other"},
+			`the population is already provided by source "register"`},
+		{"a source with none of the datasets asked for is refused", ehr, Options{Key: testKey, SourceName: "ehr", Datasets: []Dataset{Care}},
+			"provides no dataset to pull"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := tableDigest(t, db)
+			_, err := Pull(ctx, db, c.src, c.opt)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Pull error = %v, want one containing %q", err, c.want)
+			}
+			if tableDigest(t, db) != before {
+				t.Error("a refused pull changed the tables")
+			}
+		})
+	}
+}

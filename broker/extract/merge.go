@@ -119,6 +119,36 @@ func loadRecordIDs(ctx context.Context, conn execer, src KeyedSource, p Part) er
 	return nil
 }
 
+// loadPersonRefs puts the persons the source's records referred to (id →
+// identity number) into the temporary person_ref, for identification.
+func loadPersonRefs(ctx context.Context, conn execer, src PersonReferencing) (bool, error) {
+	path, err := src.PersonRefs(ctx)
+	if err != nil || path == "" {
+		return false, err
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE person_ref AS SELECT * FROM read_csv(?, header = false, auto_detect = false,
+		delim = ',', quote = '"', escape = '"', columns = {'rid': 'VARCHAR', 'fnr': 'VARCHAR'})`, path); err != nil {
+		return false, fmt.Errorf("person references cannot be read: %s", firstSentence(err))
+	}
+	return true, nil
+}
+
+// mergePersonRefs records the persons behind the ids of this pull as the
+// source's: all of them anew for a full snapshot, the ones the change set
+// carries for an incremental pull.
+func mergePersonRefs(ctx context.Context, tx execer, srcName string, incremental bool) error {
+	first := "clear person refs"
+	if incremental {
+		first = "forget person refs"
+	}
+	for _, q := range []string{first, "insert person refs"} {
+		if _, err := tx.ExecContext(ctx, sqlFile("merge.sql", q), srcName); err != nil {
+			return fmt.Errorf("record the source's persons: %w", err)
+		}
+	}
+	return nil
+}
+
 // emptySource provides no records: the datasets a partial source does not
 // provide are staged empty, so that every later stage finds its tables.
 type emptySource struct{}
@@ -132,4 +162,6 @@ func dropRecordIDs(ctx context.Context, conn execer) {
 	for _, l := range Layouts {
 		conn.ExecContext(ctx, `DROP TABLE IF EXISTS temp.rid_`+string(l.Dataset))
 	}
+	conn.ExecContext(ctx, `DROP TABLE IF EXISTS temp.person_ref`)
+	conn.ExecContext(ctx, `DROP TABLE IF EXISTS temp.person_pid`)
 }

@@ -296,6 +296,12 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 			}
 		}
 	}
+	refs := false
+	if pr, ok := src.(PersonReferencing); ok {
+		if refs, err = loadPersonRefs(ctx, conn, pr); err != nil {
+			return res, err
+		}
+	}
 	if incremental && keyed != nil && slices.ContainsFunc(parts, func(p Part) bool { return p.Dataset == GPContact }) {
 		if _, err := conn.ExecContext(ctx, sqlFile("merge.sql", "keep diagnoses"), opt.SourceName); err != nil {
 			return res, fmt.Errorf("keep the diagnoses of changed contacts: %w", err)
@@ -314,6 +320,14 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 	}
 	if ps.Collisions > 0 {
 		return res, fmt.Errorf("pull refused: %d pseudonym collisions between distinct identities; rotate to a new key", ps.Collisions)
+	}
+	if refs {
+		if _, err := conn.ExecContext(ctx, sqlFile("merge.sql", "person refs")); err != nil {
+			return res, fmt.Errorf("identify the persons the records refer to: %w", err)
+		}
+		if _, err := conn.ExecContext(ctx, `DROP TABLE temp.person_ref`); err != nil {
+			return res, fmt.Errorf("identify the persons the records refer to: %w", err)
+		}
 	}
 	if incremental {
 		if _, err := conn.ExecContext(ctx, sqlFile("merge.sql", "resolve patients"), opt.SourceName); err != nil {
@@ -370,6 +384,11 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 	}
 	if err := merge(ctx, tx, parts, opt.SourceName, keyed != nil, incremental); err != nil {
 		return res, err
+	}
+	if refs {
+		if err := mergePersonRefs(ctx, tx, opt.SourceName, incremental); err != nil {
+			return res, err
+		}
 	}
 	slog.Debug("pull stage merged", "elapsed", time.Since(stageStart))
 	testHook("merged")

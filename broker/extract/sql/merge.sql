@@ -86,17 +86,32 @@ SELECT src FROM person WHERE src <> ? LIMIT 1;
 -- name: resolve patients
 -- A change set's records may refer to a Patient that did not change (so
 -- is not in it) as "fhir-patient:<id>": the person the source's earlier
--- population records of that Patient gave stands in for the identity.
--- The birth date is known to the month only: the first of the month.
-UPDATE ident SET pid = p.pid, problem = NULL, birth = make_date(p.birth_year, p.birth_month, 1),
+-- pulls found behind that id stands in for the identity. The birth date,
+-- when the person is in the register, is known to the month only: the
+-- first of the month.
+UPDATE ident SET pid = r.pid, problem = NULL, birth = make_date(p.birth_year, p.birth_month, 1),
        male = p.sex = 'M', record_key = p.record_key
-FROM (SELECT DISTINCT r.rid, p.pid, p.birth_year, p.birth_month, p.sex, p.record_key
-      FROM residence r JOIN person p ON p.pid = r.pid AND p.src = r.src WHERE r.src = ?) p
-WHERE ident.fnr = 'fhir-patient:' || p.rid;
+FROM source_person r LEFT JOIN person p ON p.pid = r.pid
+WHERE r.src = ? AND ident.fnr = 'fhir-patient:' || r.rid;
 
 -- name: unresolved patients
 UPDATE ident SET pid = NULL, problem = 'refers to a Patient the source has not exported'
 WHERE fnr LIKE 'fhir-patient:%' AND pid IS NULL;
+
+-- name: person refs
+-- The persons behind the ids the records referred to, as pseudonyms; the
+-- identity numbers go at once.
+CREATE OR REPLACE TEMP TABLE person_pid AS
+SELECT r.rid, i.pid FROM person_ref r JOIN ident i ON i.fnr = r.fnr WHERE i.pid IS NOT NULL;
+
+-- name: clear person refs
+DELETE FROM source_person WHERE src = ?;
+
+-- name: forget person refs
+DELETE FROM source_person WHERE src = ? AND rid IN (SELECT rid FROM person_pid);
+
+-- name: insert person refs
+INSERT INTO source_person (src, rid, pid) SELECT ?, rid, pid FROM person_pid;
 
 -- name: keep diagnoses
 -- An Encounter that changed without its Condition keeps the diagnosis its

@@ -59,3 +59,13 @@ INSERT INTO extract_0007 (id, source, connector, fingerprint, status, started_at
 SELECT id, source, connector, fingerprint, status, started_at, finished_at, rows_read, rows_loaded, rows_quarantined, message FROM extract;
 DROP TABLE extract;
 ALTER TABLE extract_0007 RENAME TO extract;
+
+-- The persons a source's records refer to by the source's own id (FHIR
+-- Patient.id), as pseudonyms: a change set's records may refer to a
+-- Patient the change set does not carry, and a source of GP contacts may
+-- refer to persons whose register another source provides.
+CREATE TABLE source_person (
+    src VARCHAR NOT NULL,
+    rid VARCHAR NOT NULL,
+    pid UBIGINT NOT NULL
+);
