@@ -257,6 +257,11 @@ func TestBrowserResearcherSubmitsARequestAndDownloadsTheRelease(t *testing.T) {
 	if got := text(t, ctx, chromedp.CSS("#decision h2")); !strings.Contains(got, "tillater") {
 		t.Fatalf("the preview says %q, want the policy allowing the request", got)
 	}
+	// The focus moves to the decision, so a keyboard or screen-reader user
+	// lands on the answer.
+	if id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); err != nil || id != "decision" {
+		t.Errorf("after the preview the focus is on %q (%v), want the decision", id, err)
+	}
 	screenshot(t, ctx, "request-form-preview")
 
 	clickAndLoad(t, ctx, chromedp.ID("submit"))
