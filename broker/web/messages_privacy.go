@@ -26,6 +26,7 @@ func init() {
 		"privacy.coded_rules":                 {"Regler som avslår eller sender til vurdering", "Rules that deny or send to review"},
 		"privacy.helper_rules":                {"Beslutningen og hjelperegler", "The decision and helper rules"},
 		"privacy.helper_help":                 {"Hjelpereglene tar rettsgrunnlaget fra reglene som bruker dem.", "Helper rules take their legal basis from the rules that use them."},
+		"privacy.description":                 {"Beskrivelse", "Description"},
 		"privacy.message":                     {"Melding", "Message"},
 		"privacy.owner":                       {"Eier", "Owner"},
 		"privacy.where":                       {"Kildested", "Source location"},
