@@ -322,6 +322,20 @@ func TestBrowserCoordinatorOpensAnIndicatorAndSeesTheChartAndASuppressedValue(t 
 	screenshot(t, ctx, "login")
 	signIn(t, ctx, "coordinator")
 	open(t, ctx, "/indikatorer")
+	// From the keyboard: the first Tab reaches the skip link, and Enter on
+	// it moves the focus to the content.
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+		t.Fatal(err)
+	}
+	if cls, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.className`)); err != nil || cls != "skip" {
+		t.Errorf("the first Tab focuses %q (%v), want the skip link", cls, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); err != nil || id != "main" {
+		t.Errorf("the skip link leads to %q (%v), want main", id, err)
+	}
 	screenshot(t, ctx, "barometer")
 	open(t, ctx, path)
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("svg#trend")), chromedp.WaitVisible(chromedp.CSS("svg#compare"))); err != nil {
