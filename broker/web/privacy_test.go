@@ -1,11 +1,16 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/kunnskapskommunen/folkekommune/policies"
 )
 
 // privacyPages are the privacy officer's pages, for the role checks.
@@ -305,4 +310,45 @@ func TestALoggedDecisionIsDecidedAgainInWhatIfWithoutLoggingIt(t *testing.T) {
 	if p := b.get("/personvern/hva-om?beslutning=dec-nothing"); p.status != http.StatusNotFound {
 		t.Errorf("an unknown decision: %d, want 404", p.status)
 	}
+}
+
+func TestTheDecisionLogPagesFiftyAtATimeNewestFirst(t *testing.T) {
+	actor := fmt.Sprintf("sider.%d", time.Now().UnixNano())
+	for i := range 51 {
+		in := policies.Input{
+			Subject: policies.Subject{ID: actor, Roles: []string{"researcher"}}, Action: policies.ActionReleaseRequest,
+			Resource: policies.Resource{Dataset: "population", Dimensions: []string{"sex"}, SmallestPopulation: 1000 + i},
+		}
+		if _, err := site.srv.Policy().Decide(t.Context(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := newBrowser(t)
+	b.login("privacy_officer")
+	seqs := regexp.MustCompile(`<td class="num">(\d+)</td>\s*<td>`)
+	first := b.get("/personvern/beslutninger?aktor=" + actor)
+	rows := seqs.FindAllStringSubmatch(first.body, -1)
+	if len(rows) != 50 || !strings.Contains(first.body, "51 oppføringer · side 1 av 2") || !strings.Contains(first.body, `id="next-page"`) {
+		t.Fatalf("page 1: %d rows\n%s", len(rows), first.body)
+	}
+	if a, b := atoi(t, rows[0][1]), atoi(t, rows[49][1]); a <= b {
+		t.Errorf("page 1 is not newest first: %d before %d", a, b)
+	}
+	second := b.get("/personvern/beslutninger?side=2&aktor=" + actor)
+	if n := len(seqs.FindAllStringSubmatch(second.body, -1)); n != 1 || strings.Contains(second.body, `id="next-page"`) {
+		t.Errorf("page 2: %d rows, want 1 and no next page", n)
+	}
+	// A page past the last shows the last.
+	if p := b.get("/personvern/beslutninger?side=9&aktor=" + actor); !strings.Contains(p.body, "side 2 av 2") {
+		t.Error("a page past the end does not show the last page")
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
