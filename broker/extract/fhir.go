@@ -113,6 +113,7 @@ type FHIRSource struct {
 	tokenURLs string
 	spool     string
 	txTime    string
+	work      string            // a folder of the reads' own (record ids, person references)
 	since     string            // the _since of the next export: SetSince's mark, or opt.Since
 	delta     bool              // the spooled export is a change set (it had a _since)
 	patients  map[string]string // Patient id → fødselsnummer, built on first need
@@ -250,6 +251,9 @@ func (s *FHIRSource) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.patients, s.encICPC = nil, nil
+	if err := s.dropWork(); err != nil {
+		return err
+	}
 	if s.spool == "" || s.opt.Resume {
 		return nil
 	}
@@ -264,11 +268,39 @@ func (s *FHIRSource) Done() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.patients, s.encICPC = nil, nil
+	if err := s.dropWork(); err != nil {
+		return err
+	}
 	if !s.opt.Resume {
 		return nil
 	}
 	s.spool = ""
 	return clearDir(s.opt.SpoolDir)
+}
+
+// workDir is where Read writes what it tells Pull besides the records,
+// made on first use beside the spool. The caller holds no lock.
+func (s *FHIRSource) workDir() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.work == "" {
+		d, err := os.MkdirTemp(s.opt.SpoolDir, "fhir-work-")
+		if err != nil {
+			return "", fmt.Errorf("FHIR spool: %w", err)
+		}
+		s.work = d
+	}
+	return s.work, nil
+}
+
+// dropWork removes the work folder; the caller holds the lock.
+func (s *FHIRSource) dropWork() error {
+	if s.work == "" {
+		return nil
+	}
+	err := os.RemoveAll(s.work)
+	s.work = ""
+	return err
 }
 
 // clearDir removes what dir holds, keeping dir.
@@ -474,6 +506,10 @@ func (s *FHIRSource) Parts(ctx context.Context) (parts []Part, err error) {
 	if s.opt.Resume {
 		s.mu.Lock()
 		s.patients, s.encICPC = nil, nil
+		if err := s.dropWork(); err != nil {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("remove old FHIR work folder: %w", err)
+		}
 		s.spool = s.opt.SpoolDir
 		s.Skipped = map[string]int64{}
 		s.mu.Unlock()

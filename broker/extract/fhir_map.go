@@ -199,8 +199,9 @@ type recordIDs struct {
 	b []byte
 }
 
-func (s *FHIRSource) idsPath(ds Dataset) string {
-	return filepath.Join(s.spool, "ids-"+string(ds)+".csv")
+func (s *FHIRSource) idsPath(ds Dataset) (string, error) {
+	dir, err := s.workDir()
+	return filepath.Join(dir, "ids-"+string(ds)+".csv"), err
 }
 
 func (ids *recordIDs) add(line int64, id string) error {
@@ -280,7 +281,10 @@ func (s *FHIRSource) RecordIDs(_ context.Context, p Part) (string, error) {
 	if spool == "" {
 		return "", errors.New("FHIR source: RecordIDs before Parts")
 	}
-	path := s.idsPath(p.Dataset)
+	path, err := s.idsPath(p.Dataset)
+	if err != nil {
+		return "", err
+	}
 	if _, err := os.Stat(path); err != nil {
 		return "", fmt.Errorf("FHIR source: record ids of %s: %w", p.Name, err)
 	}
@@ -298,7 +302,11 @@ func (s *FHIRSource) Read(ctx context.Context, p Part, fn func(line int64, rec [
 	if spool == "" {
 		return errors.New("FHIR source: Read before Parts")
 	}
-	f, err := os.Create(s.idsPath(p.Dataset))
+	path, err := s.idsPath(p.Dataset)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("FHIR spool: %w", err)
 	}
@@ -576,13 +584,20 @@ func (s *FHIRSource) patientIndex(ctx context.Context) (map[string]string, error
 	return idx, nil
 }
 
-func (s *FHIRSource) personRefsPath() string { return filepath.Join(s.spool, "person-refs.csv") }
+func (s *FHIRSource) personRefsPath() (string, error) {
+	dir, err := s.workDir()
+	return filepath.Join(dir, "person-refs.csv"), err
+}
 
 // writePersonRefs writes the Patient index for PersonRefs. It holds
 // identity numbers like the spooled Patients it comes from, in the same
 // private spool, and goes with it.
 func (s *FHIRSource) writePersonRefs(idx map[string]string) error {
-	f, err := os.OpenFile(s.personRefsPath(), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	path, err := s.personRefsPath()
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("FHIR spool: %w", err)
 	}
@@ -618,7 +633,7 @@ func (s *FHIRSource) PersonRefs(context.Context) (string, error) {
 	if !built {
 		return "", nil
 	}
-	return s.personRefsPath(), nil
+	return s.personRefsPath()
 }
 
 // diagnoses maps each Encounter to the code of its first Condition. It
