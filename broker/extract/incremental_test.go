@@ -497,3 +497,49 @@ func TestSourcesProvidingSomeDatasetsFillTheTablesSideBySide(t *testing.T) {
 		})
 	}
 }
+
+func TestAResumableDownloadIsReusedAfterAStopButNotAfterARefusal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a synthetic FHIR export")
+	}
+	f := newIncrementalFixture(t, 89)
+	spool := t.TempDir()
+	src := f.source(t, FHIROptions{SpoolDir: spool, Resume: true})
+	db := openDB(t)
+	opt := Options{Key: testKey, SourceName: "ehr", Now: pullNow}
+
+	refused := opt
+	refused.beforeCommit = func(context.Context, *sql.Tx) error { return errors.New("refused") }
+	if _, err := Pull(context.Background(), db, src, refused); err == nil {
+		t.Fatal("the refused pull loaded")
+	}
+	if entries, _ := os.ReadDir(spool); len(entries) != 0 {
+		t.Errorf("a refused pull left %d files in the spool", len(entries))
+	}
+
+	// The broker stops during the load: the next run loads the spooled
+	// export without asking the server again.
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := opt
+	stopped.beforeCommit = func(context.Context, *sql.Tx) error { cancel(); return ctx.Err() }
+	if _, err := Pull(ctx, db, src, stopped); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the stopped pull: %v", err)
+	}
+	kickOffs := f.srv.Stats().KickOffs
+	if kickOffs != 2 {
+		t.Errorf("%d kick-offs before the resumed pull, want one for the refused pull and one for the stopped", kickOffs)
+	}
+	res, err := Pull(context.Background(), db, src, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Unchanged || res.Loaded == 0 {
+		t.Fatalf("the resumed pull = %+v", res)
+	}
+	if got := f.srv.Stats().KickOffs; got != kickOffs {
+		t.Errorf("the resumed pull kicked off %d new exports, want none", got-kickOffs)
+	}
+	if entries, _ := os.ReadDir(spool); len(entries) != 0 {
+		t.Errorf("the loaded pull left %d files in the spool", len(entries))
+	}
+}

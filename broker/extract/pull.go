@@ -191,6 +191,14 @@ func Pull(ctx context.Context, db *store.DB, src Source, opt Options) (Result, e
 				return res, fmt.Errorf("%w (and auditing the failure failed: %v)", err, aerr)
 			}
 		}
+		// A download kept for resuming is for a pull the broker was
+		// stopped in; one refused is not loaded again from the spool: the
+		// next pull asks the source anew.
+		if r, ok := src.(Resumable); ok && ctx.Err() == nil {
+			if derr := r.Done(); derr != nil {
+				slog.Warn("pull: spool not removed", "extract", id, "err", derr)
+			}
+		}
 		return res, err
 	}
 	if r, ok := src.(Resumable); ok {
