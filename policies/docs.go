@@ -74,3 +74,30 @@ func (v *Version) WriteRules(w io.Writer, lang string) error {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// FileSource is the text of one of the version's policy files (a file name
+// as Rule.File has it) as it was compiled: the source that decides, not
+// what the file on disk says now. Test files are not kept.
+func (v *Version) FileSource(file string) (string, bool) {
+	s, ok := v.sources[file]
+	return s, ok
+}
+
+// RuleSource is the rule's Rego as this version compiled it: the comment
+// block above the rule (its METADATA) and the rule's lines. It is "" when
+// the version has no such file or the rule's lines are not in it.
+func (v *Version) RuleSource(r Rule) string {
+	text, ok := v.sources[r.File]
+	if !ok {
+		return ""
+	}
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	first, last := r.Row-1, r.Row-1+max(r.Lines, 1)
+	if first < 0 || last > len(lines) {
+		return ""
+	}
+	for first > 0 && strings.HasPrefix(strings.TrimSpace(lines[first-1]), "#") {
+		first--
+	}
+	return strings.Join(lines[first:last], "\n")
+}

@@ -67,6 +67,10 @@ type Version struct {
 	query   rego.PreparedEvalQuery
 	mask    []string // JSON pointers masked before logging
 	modules map[string]*ast.Module
+	// sources are the policy files' text as compiled (file name → Rego), so
+	// that what is shown as the rules is what decides, whatever the files
+	// on disk say now (a refused reload leaves them ahead of the engine).
+	sources map[string]string
 
 	// A version's data never changes, so one read transaction and one
 	// read-only copy of the data as AST serve every decision: evaluation
@@ -162,6 +166,12 @@ func Compile(ctx context.Context, fsys fs.FS, source string) (*Version, error) {
 			policy[name] = m
 		}
 	}
+	sources := make(map[string]string, len(policy))
+	for _, f := range loaded.Modules {
+		if _, ok := policy[f.Name]; ok {
+			sources[f.Name] = string(f.Raw)
+		}
+	}
 	compiler := ast.NewCompiler().
 		WithDefaultRegoVersion(ast.RegoV1).
 		WithEnablePrintStatements(false)
@@ -208,7 +218,7 @@ func Compile(ctx context.Context, fsys fs.FS, source string) (*Version, error) {
 	v := &Version{
 		Hash: hash, Source: source, LoadedAt: time.Now().UTC(),
 		Rules: rules, Tests: tests, Files: files,
-		query: pq, mask: maskPaths(loaded.Documents), modules: policy,
+		query: pq, mask: maskPaths(loaded.Documents), modules: policy, sources: sources,
 		txn: txn, data: frozenData{rootValue}, shape: newShapeFacts(loaded.Documents),
 		prep: opts, strs: strs,
 	}

@@ -1,14 +1,11 @@
 package web
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,7 +84,6 @@ type rulesPage struct {
 func (p *Pages) policyRules(w http.ResponseWriter, r *http.Request) error {
 	v := p.deps.Policy.Current()
 	lang := langFrom(r.Context())
-	src := newSourceReader(v)
 	rp := rulesPage{Version: v}
 	if v.Source != "embedded" {
 		rp.SourceDir = v.Source
@@ -107,7 +103,9 @@ func (p *Pages) policyRules(w http.ResponseWriter, r *http.Request) error {
 				rv.Failed++
 			}
 		}
-		rv.Source = src.rule(rule)
+		// The running version's own text: after a refused reload the
+		// files on disk are ahead of what decides.
+		rv.Source = v.RuleSource(rule)
 		if rv.Source == "" {
 			rp.NoSource = true
 		}
@@ -118,48 +116,6 @@ func (p *Pages) policyRules(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return p.page(w, r, http.StatusOK, "privacy/rules", "privacy.rules", rp)
-}
-
-// sourceReader reads a policy version's files to show each rule's Rego
-// with its METADATA. The engine keeps only the compiled modules, so the
-// text comes from the files the version was compiled from: the embedded
-// ones, or the policy directory (whose files the engine reloads when they
-// change).
-type sourceReader struct {
-	fsys  fs.FS
-	files map[string][]string
-}
-
-func newSourceReader(v *policies.Version) *sourceReader {
-	s := &sourceReader{fsys: policies.Embedded, files: map[string][]string{}}
-	if v.Source != "embedded" {
-		s.fsys = os.DirFS(v.Source)
-	}
-	return s
-}
-
-// rule is the rule's text: its METADATA comment block and its lines.
-func (s *sourceReader) rule(r policies.Rule) string {
-	lines, ok := s.files[r.File]
-	if !ok {
-		f, err := s.fsys.Open(strings.TrimPrefix(r.File, "/"))
-		if err == nil {
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				lines = append(lines, sc.Text())
-			}
-			f.Close()
-		}
-		s.files[r.File] = lines
-	}
-	first, last := r.Row-1, r.Row-1+max(r.Lines, 1)
-	if first < 0 || last > len(lines) {
-		return ""
-	}
-	for first > 0 && strings.HasPrefix(strings.TrimSpace(lines[first-1]), "#") {
-		first--
-	}
-	return strings.Join(lines[first:last], "\n")
 }
 
 // The decision log: policy decisions and the privacy officer's verdicts,
