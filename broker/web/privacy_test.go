@@ -1,15 +1,23 @@
 package web_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kunnskapskommunen/folkekommune/broker/cube"
+	"github.com/kunnskapskommunen/folkekommune/broker/web"
 	"github.com/kunnskapskommunen/folkekommune/policies"
 )
 
@@ -257,6 +265,111 @@ func TestTheRulesPageShowsEachRuleWithSourceLegalBasisAndTests(t *testing.T) {
 	}
 	if en := b.get("/personvern/regler?lang=en"); !strings.Contains(en.body, "Project members only") {
 		t.Error("the English rules page lacks the English title")
+	}
+}
+
+// TestTheRulesPageShowsTheSourceOfTheVersionThatDecides runs pages over
+// an engine of their own, loaded from a policy directory: a change on disk
+// that the engine refuses must not reach the rules page (the running
+// version still decides), and one it accepts must.
+func TestTheRulesPageShowsTheSourceOfTheVersionThatDecides(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	err := fs.WalkDir(policies.Embedded, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(policies.Embedded, p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, p), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := policies.LoadDir(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	officer := web.User{ID: "personvern.kilde", Role: "privacy_officer"}
+	pages, err := web.New(web.Deps{
+		Requests: site.srv.Requests(), Policy: eng, Audit: site.srv.Audit(),
+		Portfolio: site.srv.Portfolio(), Inquiries: site.srv.Inquiries(),
+		Authenticate: func(context.Context, string) (web.User, error) { return officer, nil },
+		ReadIndicator: func(context.Context, web.User, string) (*cube.Table, error) {
+			return nil, errors.New("no indicators here")
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(pages)
+	defer hs.Close()
+	b := newBrowser(t)
+	b.base = hs.URL
+	if p := b.post("/logg-inn", "/logg-inn", url.Values{"token": {"any"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("login: %d", p.status)
+	}
+
+	const (
+		was = "# title: Project members only\n"
+		now = "# title: Project members only (endret)\n"
+	)
+	rules := func() string {
+		t.Helper()
+		p := b.get("/personvern/regler")
+		if p.status != http.StatusOK {
+			t.Fatalf("rules page: %d", p.status)
+		}
+		return p.body
+	}
+	first := eng.Current()
+	if body := rules(); !strings.Contains(body, first.Hash) || !strings.Contains(body, was) {
+		t.Fatal("the rules page does not show the loaded version's source")
+	}
+
+	// Edit the rule's METADATA and add a failing test: the reload is refused.
+	rego := filepath.Join(dir, "project.rego")
+	src, err := os.ReadFile(rego)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), was) {
+		t.Fatalf("project.rego lacks %q", was)
+	}
+	if err := os.WriteFile(rego, []byte(strings.Replace(string(src), was, now, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	failing := filepath.Join(dir, "zz_fails_test.rego")
+	if err := os.WriteFile(failing, []byte("package folkekommune.zz_fails_test\n\ntest_always_fails if {\n\tfalse\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Reload(ctx, dir); err == nil || !strings.Contains(err.Error(), "test_always_fails") {
+		t.Fatalf("reload with a failing test: %v", err)
+	}
+	if eng.Current() != first {
+		t.Fatal("a refused reload replaced the running version")
+	}
+	body := rules()
+	if strings.Contains(body, "(endret)") {
+		t.Error("after a refused reload the rules page shows the file on disk, not the running version")
+	}
+	if !strings.Contains(body, first.Hash) || !strings.Contains(body, was) {
+		t.Error("after a refused reload the rules page lost the running version's source")
+	}
+
+	// Without the failing test the same edit is accepted and shown.
+	if err := os.Remove(failing); err != nil {
+		t.Fatal(err)
+	}
+	v, err := eng.Reload(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = rules()
+	if !strings.Contains(body, v.Hash) || !strings.Contains(body, strings.TrimSuffix(now, "\n")) {
+		t.Error("after an accepted reload the rules page does not show the new version's source")
 	}
 }
 
