@@ -499,20 +499,6 @@ func (p *Pages) inquiryToProject(w http.ResponseWriter, r *http.Request) error {
 
 // The portfolio.
 
-// fullView reports whether a may see a project's people and members: the
-// rule of the API's project endpoints (broker/portfolio/api).
-func fullView(a portfolio.Actor, p *portfolio.Project) bool {
-	switch a.Role {
-	case portfolio.RoleAdmin, portfolio.RolePrivacyOfficer:
-		return true
-	case portfolio.RoleRDContact:
-		return p.Concerns(a.Municipality)
-	case portfolio.RoleResearcher:
-		return p.HasMember(a.ID)
-	}
-	return false
-}
-
 type projectRow struct {
 	ID                  int64
 	Title, Type, Status string
@@ -596,7 +582,7 @@ func (p *Pages) projectPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a := actorOf(r)
-	pp := projectPage{Full: fullView(a, &pr)}
+	pp := projectPage{Full: portfolio.MayViewPeople(a, &pr)}
 	if !pp.Full {
 		pr = pr.Public()
 	}

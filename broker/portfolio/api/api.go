@@ -264,19 +264,6 @@ func signedIn(a portfolio.Actor) error {
 	return nil
 }
 
-// fullView reports whether a may see a project's people and members.
-func fullView(a portfolio.Actor, p *portfolio.Project) bool {
-	switch a.Role {
-	case portfolio.RoleAdmin, portfolio.RolePrivacyOfficer:
-		return true
-	case portfolio.RoleRDContact:
-		return p.Concerns(a.Municipality)
-	case portfolio.RoleResearcher:
-		return p.HasMember(a.ID)
-	}
-	return false
-}
-
 func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, a portfolio.Actor) error {
 	q := r.URL.Query()
 	ps, err := h.Portfolio.List(r.Context(), portfolio.Filter{Status: q.Get("status"), Type: q.Get("type"), Municipality: q.Get("municipality")})
@@ -286,7 +273,7 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, a portfol
 	out := make([]portfolio.Project, len(ps))
 	for i := range ps {
 		out[i] = ps[i]
-		if !fullView(a, &ps[i]) {
+		if !portfolio.MayViewPeople(a, &ps[i]) {
 			out[i] = ps[i].Public()
 		}
 	}
@@ -303,7 +290,7 @@ func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, a portfolio
 	if err != nil {
 		return err
 	}
-	if !fullView(a, &p) {
+	if !portfolio.MayViewPeople(a, &p) {
 		p = p.Public()
 	}
 	writeJSON(w, http.StatusOK, p)
@@ -376,7 +363,7 @@ func (h *Handler) approval(w http.ResponseWriter, r *http.Request, a portfolio.A
 	if err != nil {
 		return err
 	}
-	if !fullView(a, &p) {
+	if !portfolio.MayViewPeople(a, &p) {
 		return &portfolio.ForbiddenError{Actor: a, Action: "read the data-access approval of", Object: p.Ref()}
 	}
 	ap, err := h.Portfolio.AccessApproval(r.Context(), id)
