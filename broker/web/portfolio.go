@@ -32,9 +32,16 @@ import (
 // portfolioRoutes registers the portfolio and inquiry pages.
 func (p *Pages) portfolioRoutes(r chi.Router) {
 	contacts := []string{roleFoU, roleAdmin}
+	// The receipts belong to these pages: each Pages has its own, as it
+	// has its own sessions, whose ids key them.
+	receipts := newReceiptBox(p.deps.Now)
 	r.Get("/henvendelser/ny", p.h(p.inquiryForm))
-	r.Post("/henvendelser/ny", p.h(p.inquirySubmit))
-	r.Get("/henvendelser/kvittering", p.h(p.inquiryReceipt))
+	r.Post("/henvendelser/ny", p.h(func(w http.ResponseWriter, r *http.Request) error {
+		return p.inquirySubmit(w, r, receipts)
+	}))
+	r.Get("/henvendelser/kvittering", p.h(func(w http.ResponseWriter, r *http.Request) error {
+		return p.inquiryReceipt(w, r, receipts)
+	}))
 	r.Get("/henvendelser", p.need(contacts, p.inbox))
 	r.Get("/henvendelser/{id}", p.need(contacts, p.inquiryPage))
 	r.Post("/henvendelser/{id}/oppdrag/{aid}", p.need(contacts, p.assignmentAct))
@@ -205,7 +212,7 @@ func inquiryProblem(lang string, ie *portfolio.InputError) (field, text string) 
 	return field, api.Norwegian(ie)
 }
 
-func (p *Pages) inquirySubmit(w http.ResponseWriter, r *http.Request) error {
+func (p *Pages) inquirySubmit(w http.ResponseWriter, r *http.Request, receipts *receiptBox) error {
 	if err := r.ParseForm(); err != nil {
 		return &portfolio.InputError{Field: "body", Problem: "is not a form"}
 	}
@@ -230,13 +237,10 @@ func (p *Pages) inquirySubmit(w http.ResponseWriter, r *http.Request) error {
 	// The receipt code is shown once, on the next page, to this browser
 	// only; it is not put in the address.
 	ss := p.ensureSession(w, r)
-	receipts.put(ss.ID, inq.ForResearcher(), inq.Receipt, p.deps.Now())
+	receipts.put(ss.ID, inq.ForResearcher(), inq.Receipt)
 	http.Redirect(w, r, "/henvendelser/kvittering", http.StatusSeeOther)
 	return nil
 }
-
-// receipts hold each browser's latest receipt until it is shown once.
-var receipts = &receiptBox{m: map[string]receipt{}}
 
 type receipt struct {
 	Inquiry inquiry.Inquiry
@@ -244,15 +248,25 @@ type receipt struct {
 	At      time.Time
 }
 
+// receiptBox holds each browser's latest receipt, by session id, until it
+// is shown once or grows too old. It lives in memory, like the sessions.
 type receiptBox struct {
-	mu sync.Mutex
-	m  map[string]receipt
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]receipt
 }
 
 // receiptLife bounds how long an unread receipt is kept.
 const receiptLife = 30 * time.Minute
 
-func (b *receiptBox) put(session string, inq inquiry.Inquiry, code string, now time.Time) {
+func newReceiptBox(now func() time.Time) *receiptBox {
+	return &receiptBox{now: now, m: map[string]receipt{}}
+}
+
+// put keeps the session's receipt, replacing an unread one, and drops
+// every receipt left unread too long.
+func (b *receiptBox) put(session string, inq inquiry.Inquiry, code string) {
+	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for k, v := range b.m {
@@ -263,7 +277,9 @@ func (b *receiptBox) put(session string, inq inquiry.Inquiry, code string, now t
 	b.m[session] = receipt{Inquiry: inq, Code: code, At: now}
 }
 
-func (b *receiptBox) take(session string, now time.Time) (receipt, bool) {
+// take hands out the session's receipt once; an expired one is gone.
+func (b *receiptBox) take(session string) (receipt, bool) {
+	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	rc, ok := b.m[session]
@@ -283,12 +299,12 @@ type receiptPage struct {
 	Rows  []receiptRow
 }
 
-func (p *Pages) inquiryReceipt(w http.ResponseWriter, r *http.Request) error {
+func (p *Pages) inquiryReceipt(w http.ResponseWriter, r *http.Request, receipts *receiptBox) error {
 	ss := sessionFrom(r.Context())
 	if ss == nil {
 		return fmt.Errorf("%w: no receipt", errNoReceipt)
 	}
-	rc, ok := receipts.take(ss.ID, p.deps.Now())
+	rc, ok := receipts.take(ss.ID)
 	if !ok {
 		return fmt.Errorf("%w: no receipt", errNoReceipt)
 	}

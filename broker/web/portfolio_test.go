@@ -1,15 +1,22 @@
 package web_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kunnskapskommunen/folkekommune/broker/cube"
 	"github.com/kunnskapskommunen/folkekommune/broker/portfolio"
+	"github.com/kunnskapskommunen/folkekommune/broker/web"
 )
 
 // inquiryForm is a filled-in public inquiry form to Bergen, opened a
@@ -289,5 +296,77 @@ func TestAnRDContactCannotOpenAnotherMunicipalitysInquiry(t *testing.T) {
 	admin.login("admin")
 	if p := admin.get(path); p.status != http.StatusOK || !strings.Contains(p.body, "Voss") {
 		t.Errorf("the admin opens it: %d", p.status)
+	}
+}
+
+var (
+	receiptCode = regexp.MustCompile(`<code id="receipt-code">([^<]+)</code>`)
+	inquiryID   = regexp.MustCompile(`<dd id="inquiry-id">(\d+)</dd>`)
+)
+
+// TestAReceiptIsShownOnceWithinItsHalfHour runs pages of their own with a
+// clock the test moves (and sessions that outlive it): the receipt the
+// pages keep for a browser is shown once if read within half an hour, and
+// is gone after that.
+func TestAReceiptIsShownOnceWithinItsHalfHour(t *testing.T) {
+	var offset atomic.Int64
+	pages, err := web.New(web.Deps{
+		Requests: site.srv.Requests(), Policy: site.srv.Policy(), Audit: site.srv.Audit(),
+		Portfolio: site.srv.Portfolio(), Inquiries: site.srv.Inquiries(),
+		Authenticate: func(context.Context, string) (web.User, error) { return web.User{}, errors.New("nobody signs in here") },
+		ReadIndicator: func(context.Context, web.User, string) (*cube.Table, error) {
+			return nil, errors.New("no indicators here")
+		},
+		Now:         func() time.Time { return time.Now().Add(time.Duration(offset.Load())) },
+		IdleTimeout: 24 * time.Hour, AbsoluteTimeout: 48 * time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(pages)
+	defer hs.Close()
+	tests := []struct {
+		name  string
+		wait  time.Duration
+		shown bool
+	}{
+		{"read at once", 0, true},
+		{"read after 29 minutes", 29 * time.Minute, true},
+		{"read after 31 minutes", 31 * time.Minute, false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			offset.Store(0)
+			b := newBrowser(t)
+			b.base = hs.URL
+			title := fmt.Sprintf("Kvittering %d %d", i, time.Now().UnixNano())
+			if p := b.post("/henvendelser/ny", "/henvendelser/ny", inquiryForm(title)); p.status != http.StatusSeeOther {
+				t.Fatalf("send: %d\n%s", p.status, p.body)
+			}
+			offset.Store(int64(tt.wait))
+			p := b.get("/henvendelser/kvittering")
+			if !tt.shown {
+				if p.status != http.StatusNotFound {
+					t.Fatalf("an expired receipt: %d, want 404", p.status)
+				}
+				return
+			}
+			code, id := receiptCode.FindStringSubmatch(p.body), inquiryID.FindStringSubmatch(p.body)
+			if p.status != http.StatusOK || code == nil || id == nil {
+				t.Fatalf("receipt: %d\n%s", p.status, p.body)
+			}
+			// The code shown opens the inquiry just sent.
+			n, _ := strconv.ParseInt(id[1], 10, 64)
+			a, err := site.srv.Inquiries().ReceiptActor(t.Context(), n, code[1])
+			if err != nil {
+				t.Fatalf("the receipt code does not open inquiry %d: %v", n, err)
+			}
+			if inq, err := site.srv.Inquiries().Get(t.Context(), a, n); err != nil || inq.Title != title {
+				t.Fatalf("the receipt opens %q (%v), want %q", inq.Title, err, title)
+			}
+			if again := b.get("/henvendelser/kvittering"); again.status != http.StatusNotFound {
+				t.Errorf("the receipt a second time: %d, want 404", again.status)
+			}
+		})
 	}
 }
