@@ -15,7 +15,7 @@ func init() {
 		"privacy.tests_summary":               {"%d tester bestått, %d feilet", "%d tests passed, %d failed"},
 		"privacy.coverage":                    {"Testdekning", "Test coverage"},
 		"privacy.files":                       {"Filer", "Files"},
-		"privacy.no_source":                   {"Kildeteksten til noen regler kunne ikke leses fra regelverkets filer.", "The source of some rules could not be read from the policy's files."},
+		"privacy.no_source":                   {"Den gjeldende regelversjonen har ikke kildeteksten til noen av reglene.", "The running policy version holds no source text for some rules."},
 		"privacy.rules_index":                 {"Regler med begrunnelseskode", "Rules with a reason code"},
 		"privacy.code":                        {"Kode", "Code"},
 		"privacy.rule_title":                  {"Regel", "Rule"},
