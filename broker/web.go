@@ -50,7 +50,11 @@ func (s *Server) webPages() (*web.Pages, error) {
 }
 
 // readIndicator is the API's path to an indicator's values, for the pages:
-// the same policy check (mayReadIndicators) and the same cached table.
+// the same policy check (mayReadIndicators) and the same cached table. u
+// is the signed-in user, or the pages' anonymous visitor (role public),
+// whom the policy decides on like anyone else: no role is let through
+// here. The API itself stays closed without a token (DESIGN.md: 401
+// without a valid token), so only the pages reach this without one.
 func (s *Server) readIndicator(ctx context.Context, u User, id string) (*cube.Table, error) {
 	for _, d := range s.indicators {
 		if d.ID != id {

@@ -8,7 +8,10 @@ import data.folkekommune.lib
 # description: |
 #   Each action lists the roles that may take it: researchers request
 #   research tables, coordinators request governance tables, every role reads
-#   published indicators.
+#   published indicators. Visitors who have not signed in take the role
+#   public, which data.json lists for indicator.read only: published
+#   indicators are protected aggregates, open like FHI's public-health
+#   profiles, and nothing else is open without a sign-in.
 # custom:
 #   code: role_not_permitted
 #   effect: deny

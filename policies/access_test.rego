@@ -62,3 +62,42 @@ test_indicator_not_published_denies if {
 test_indicator_not_published_allows if {
 	quiet(indicator_read, "indicator_not_published")
 }
+
+# The request of a visitor who has not signed in, as the web pages send it.
+public_read := {
+	"subject": {"id": "anonymous", "roles": ["public"]},
+	"action": "indicator.read",
+	"resource": {"dataset": "indicators", "published": true},
+	"context": {"time": "2026-11-25T14:00:00Z"},
+}
+
+test_public_reads_published_indicators if {
+	res := result(public_read)
+	res.allow == true
+	count(res.deny) == 0
+	res.review == false
+}
+
+test_public_is_refused_everything_else if {
+	# Not a research table, even with a project that would otherwise pass.
+	denies(patched([set_op("/subject/roles", ["public"]), set_op("/subject/id", "anonymous")]), "role_not_permitted")
+
+	# Not a governance table, even for a municipality of the collaboration.
+	denies(json.patch(governance, [set_op("/subject/roles", ["public"]), set_op("/subject/id", "anonymous")]), "role_not_permitted")
+
+	# Not an indicator before it is published.
+	unpublished := json.patch(public_read, [set_op("/resource/published", false)])
+	denies(unpublished, "indicator_not_published")
+	not result(unpublished).allow
+
+	# Not an action the catalogue does not know.
+	not result(json.patch(public_read, [set_op("/action", "release.download")])).allow
+
+	# Not row-level data dressed as an indicator read.
+	denies(json.patch(public_read, [set_op("/resource/row_level", true)]), "row_level_refused")
+}
+
+test_only_indicator_read_lists_public if {
+	public_actions := {name | some name, a in data.folkekommune.config.actions; "public" in a.roles}
+	public_actions == {"indicator.read"}
+}

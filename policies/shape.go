@@ -192,6 +192,8 @@ func shapeCorpus(at time.Time) []Input {
 		func(in *Input) { in.Subject.Municipality = "" },
 		func(in *Input) { in.Subject.Municipality = "0301" },
 		func(in *Input) { in.Subject.Organisation = "" },
+		// The web pages' visitor who has not signed in.
+		func(in *Input) { in.Subject = Subject{ID: "anonymous", Roles: []string{"public"}} },
 		func(in *Input) { in.Action = "" },
 		func(in *Input) { in.Action = "release.download" },
 		func(in *Input) { in.Resource.Dataset = "" },

@@ -362,3 +362,33 @@ func TestBrowserCoordinatorOpensAnIndicatorAndSeesTheChartAndASuppressedValue(t 
 	}
 	screenshot(t, ctx, "indicator-phone-en")
 }
+
+func TestBrowserAnonymousVisitorOpensTheBarometerAndAnIndicator(t *testing.T) {
+	// The same small-municipality page with a withheld value, found over
+	// plain HTTP without signing in.
+	path, _ := suppressedIndicator(t, newBrowser(t))
+	ctx := tab(t) // a fresh browser context: no session, no sign-in
+	open(t, ctx, "/")
+	clickAndLoad(t, ctx, chromedp.CSS(`nav a[href="/indikatorer"]`))
+	if got := text(t, ctx, chromedp.CSS("h1")); !strings.Contains(got, "Folkehelsebarometer for Bergen") {
+		t.Fatalf("the anonymous barometer's heading is %q", got)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".who").length`)); err != nil || n != 0 {
+		t.Errorf("the anonymous visitor shows as signed in (%d, %v)", n, err)
+	}
+	screenshot(t, ctx, "barometer-public")
+	clickAndLoad(t, ctx, chromedp.CSS(`table a[href^="/indikatorer/"]`))
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("svg#trend")), chromedp.WaitVisible(chromedp.CSS("svg#compare"))); err != nil {
+		t.Fatalf("the anonymous indicator page shows no charts: %v", err)
+	}
+	open(t, ctx, path)
+	if got := text(t, ctx, chromedp.CSS(`td.suppressed[data-status="primary"]`)); got != "skjult" {
+		t.Fatalf("for an anonymous visitor a suppressed value shows %q, want skjult", got)
+	}
+	screenshot(t, ctx, "indicator-public")
+	// Everything else still asks for a sign-in.
+	open(t, ctx, "/foresporsler/ny")
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.Contains(loc, "/logg-inn?neste=") {
+		t.Errorf("anonymous /foresporsler/ny ends at %q (%v), want the login page", loc, err)
+	}
+}

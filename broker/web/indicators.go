@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -16,15 +17,52 @@ import (
 	"github.com/kunnskapskommunen/folkekommune/indicators"
 )
 
-// The coordinators' pages: the barometer (every indicator's latest value
-// for one municipality beside the cluster's, as in FHI's public-health
+// The indicator pages: the barometer (every indicator's latest value for
+// one municipality beside the cluster's, as in FHI's public-health
 // profiles) and one page per indicator with its trend, the areas compared,
 // the definition and the downloads. Values come from Deps.ReadIndicator:
-// the API's own path, with the policy's indicator.read check. Anonymous
-// visitors are sent to the login page, because the policy lists no
-// anonymous role for indicator.read; opening the indicators to the public
-// would be the privacy officer's change to policies/data.json, not a
-// change here.
+// the API's own path, with the policy's indicator.read check. Visitors who
+// have not signed in are read as the anonymous visitor (role public), so
+// whether the public sees the indicators is the policy's decision
+// (policies/data.json lists public for indicator.read); when it refuses,
+// they are sent to the login page as on every other page.
+
+// rolePublic is the role the policy knows visitors without a sign-in by.
+const rolePublic = "public"
+
+// anonymousVisitor is the subject the policy decides a visitor without a
+// sign-in as: a non-empty id, as every subject has, and no municipality.
+var anonymousVisitor = User{ID: "anonymous", Role: rolePublic}
+
+// visitorFrom is the signed-in user, or the anonymous visitor.
+func visitorFrom(r *http.Request) User {
+	if u, ok := userFrom(r.Context()); ok {
+		return u
+	}
+	return anonymousVisitor
+}
+
+// openToPublic serves a page of published indicators: signed-in users
+// need one of roles (as with need); a visitor without a sign-in is served
+// as the anonymous visitor, whom the policy decides on inside fn
+// (ReadIndicator). A refusal sends them to sign in, as need would.
+func (p *Pages) openToPublic(roles []string, fn handler) http.HandlerFunc {
+	signedIn := p.need(roles, fn)
+	return p.h(func(w http.ResponseWriter, r *http.Request) error {
+		if _, ok := userFrom(r.Context()); ok {
+			signedIn(w, r)
+			return nil
+		}
+		err := fn(w, r)
+		if errors.Is(err, requests.ErrForbidden) {
+			// need answers a visitor without a sign-in: the login
+			// redirect for a GET.
+			signedIn(w, r)
+			return nil
+		}
+		return err
+	})
+}
 
 // point is one indicator value as the pages read it from the table.
 type point struct {
@@ -206,7 +244,7 @@ type barometerPage struct {
 }
 
 func (p *Pages) barometer(w http.ResponseWriter, r *http.Request) error {
-	u, _ := userFrom(r.Context())
+	u := visitorFrom(r)
 	lang := langFrom(r.Context())
 	muni, err := municipalityParam(r, u)
 	if err != nil {
@@ -267,7 +305,7 @@ type indicatorPage struct {
 type methodItem struct{ Term, Text string }
 
 func (p *Pages) indicatorPage(w http.ResponseWriter, r *http.Request) error {
-	u, _ := userFrom(r.Context())
+	u := visitorFrom(r)
 	lang := langFrom(r.Context())
 	def := p.indByID[chi.URLParam(r, "id")]
 	if def == nil {
@@ -389,7 +427,7 @@ func methodOf(lang string, d *indicators.Definition) []methodItem {
 // indicatorDownload writes the indicator's whole protected table with the
 // cube encoders the API uses.
 func (p *Pages) indicatorDownload(w http.ResponseWriter, r *http.Request) error {
-	u, _ := userFrom(r.Context())
+	u := visitorFrom(r)
 	def := p.indByID[chi.URLParam(r, "id")]
 	if def == nil {
 		return fmt.Errorf("%w: no indicator %q", requests.ErrNotFound, chi.URLParam(r, "id"))

@@ -34,7 +34,7 @@ func init() {
 		"home.privacy":      {"Reglene, beslutningsloggen og køen til manuell vurdering.", "The rules, the decision log and the manual review queue."},
 		"home.inbox":        {"Forskningshenvendelser til din kommune og tjeneste.", "Research inquiries to your municipality and service."},
 		"home.portfolio":    {"Prosjektporteføljen i samarbeidet.", "The collaboration's project portfolio."},
-		"home.signin":       {"Logg inn med tokenet du har fått for å se indikatorer og be om tabeller.", "Sign in with the token you were given to see indicators and request tables."},
+		"home.signin":       {"Logg inn med tokenet du har fått for å be om tabeller og følge forespørslene dine.", "Sign in with the token you were given to request tables and follow your requests."},
 		"home.inquiry":      {"Ønsker du å forske i eller med kommunene? Send en henvendelse.", "Want to do research in or with the municipalities? Send an inquiry."},
 
 		"login.title":      {"Logg inn", "Sign in"},

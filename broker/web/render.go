@@ -185,9 +185,10 @@ func nav(u *User, current string) []navItem {
 		}
 		return false
 	}
-	if u != nil {
-		items = append(items, navItem{Href: "/indikatorer", Key: "nav.indicators"})
-	}
+	// Published indicators are open to visitors without a sign-in too, as
+	// long as the policy lists its role public for indicator.read; if it
+	// stops doing so, the link leads to the login page.
+	items = append(items, navItem{Href: "/indikatorer", Key: "nav.indicators"})
 	if has(roleResearcher, roleCoordinator, rolePrivacy, roleAdmin) {
 		items = append(items, navItem{Href: "/foresporsler", Key: "nav.requests"})
 	}

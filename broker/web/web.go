@@ -154,10 +154,11 @@ func (p *Pages) routes() chi.Router {
 	r.Post("/logg-ut", p.h(p.logout))
 
 	// Indicators: published aggregates, readable by every role the policy
-	// lists for indicator.read (anonymous visitors are not among them).
-	r.Get("/indikatorer", p.need(anyRole, p.barometer))
-	r.Get("/indikatorer/{id}", p.need(anyRole, p.indicatorPage))
-	r.Get("/indikatorer/{id}/last-ned", p.need(anyRole, p.indicatorDownload))
+	// lists for indicator.read, visitors without a sign-in as its role
+	// public (indicators.go).
+	r.Get("/indikatorer", p.openToPublic(anyRole, p.barometer))
+	r.Get("/indikatorer/{id}", p.openToPublic(anyRole, p.indicatorPage))
+	r.Get("/indikatorer/{id}/last-ned", p.openToPublic(anyRole, p.indicatorDownload))
 
 	// Requests and releases: researchers (and coordinators for their
 	// governance tables) ask; the privacy officer and admin may read.
