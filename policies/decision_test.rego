@@ -13,8 +13,8 @@ test_governance_request_allowed if {
 	res.allow == true
 }
 
-test_published_indicator_allowed_for_every_role if {
-	every role in ["researcher", "coordinator", "privacy_officer", "fou_contact", "admin"] {
+test_published_indicator_allowed_for_every_role if { # the anonymous web visitor ("public") included
+	every role in ["researcher", "coordinator", "privacy_officer", "fou_contact", "admin", "public"] {
 		r := {
 			"subject": {"id": "u", "roles": [role]},
 			"action": "indicator.read",

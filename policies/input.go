@@ -26,7 +26,7 @@ const (
 // Subject is who asks.
 type Subject struct {
 	ID           string   `json:"id"`
-	Roles        []string `json:"roles"` // researcher, coordinator, privacy_officer, fou_contact, admin
+	Roles        []string `json:"roles"` // researcher, coordinator, privacy_officer, fou_contact, admin; public for the anonymous web visitor
 	Organisation string   `json:"organisation,omitempty"`
 	Municipality string   `json:"municipality,omitempty"` // kommunenummer the subject works for
 }
