@@ -198,7 +198,7 @@ func benchFHIRExport(b *testing.B, scale synth.Scale) (drop, export string, reso
 	return drop, export, resources
 }
 
-// BenchmarkFHIRPullCluster pulls the cluster population (about 402 000
+// BenchmarkFHIRClusterPull pulls the cluster population (about 402 000
 // persons, 26 million resources) from the FHIR Bulk Data test server over
 // loopback HTTP (token, kick-off, poll, NDJSON download to the spool,
 // mapping, validation, pseudonymisation, load) into a fresh database
@@ -207,8 +207,8 @@ func benchFHIRExport(b *testing.B, scale synth.Scale) (drop, export string, reso
 // reports resources/s over FHIR, rows/s for both, and the ratio of their
 // times. The export (about 6 GB) is cached in the temp folder.
 //
-//	go test ./broker/extract -run XXX -bench FHIRPullCluster -benchtime 1x
-func BenchmarkFHIRPullCluster(b *testing.B) {
+//	go test ./broker/extract -run XXX -bench FHIRClusterPull -benchtime 1x
+func BenchmarkFHIRClusterPull(b *testing.B) {
 	drop, export, resources := benchFHIRExport(b, synth.Cluster)
 	key, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	jwks, err := FHIRPublicJWKS(key, "k")
