@@ -234,10 +234,12 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	applied := 0
 	for _, m := range all {
 		if m.Version <= current {
 			continue
 		}
+		applied++
 		err := db.InTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
@@ -247,6 +249,15 @@ func (db *DB) migrate(ctx context.Context) error {
 		})
 		if err != nil {
 			return fmt.Errorf("apply migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+	}
+	// Schema changes go to the data file at once: DuckDB cannot replay
+	// some of them from its write-ahead log (ALTER TABLE … ADD COLUMN on a
+	// table with a nextval() default), so a broker killed before its next
+	// checkpoint could not open its database again.
+	if applied > 0 && db.path != "" {
+		if _, err := db.ExecContext(ctx, `CHECKPOINT`); err != nil {
+			return fmt.Errorf("checkpoint after migrations: %w", err)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -89,5 +90,28 @@ func TestInTxRollsBackOnErrorAndCommitsOnSuccess(t *testing.T) {
 	db.QueryRow(`SELECT count(*) FROM extract`).Scan(&n)
 	if n != 1 {
 		t.Fatalf("committed insert not visible: %d rows", n)
+	}
+}
+
+// TestMigrationsReachTheDataFileAtOnce: a fresh database leaves no
+// write-ahead log behind its migrations, so a broker killed right after
+// opening (before DuckDB's own checkpoint) reopens without replaying
+// schema changes DuckDB cannot replay.
+func TestMigrationsReachTheDataFileAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fk.duckdb")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if fi, err := os.Stat(path + ".wal"); err == nil && fi.Size() > 0 {
+		t.Fatalf("the write-ahead log holds %d bytes after the migrations", fi.Size())
+	}
+	v, err := db.SchemaVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v < 7 {
+		t.Fatalf("schema version %d after Open, want every migration", v)
 	}
 }
