@@ -46,6 +46,11 @@ func Build(s *Source, opt BuildOptions) (src extract.Source, close func() error,
 			BaseURL: s.BaseURL, Group: s.Group,
 			ClientID: s.ClientID, Key: key, KeyID: s.KeyID, TokenURL: s.TokenURL, Scope: s.Scope,
 			SpoolDir: spool, PollTimeout: s.Timeout, Progress: opt.Progress,
+			// The spool is this source's own folder under the data
+			// directory, so a pull stopped mid-download (the broker
+			// restarted or killed) continues the same export.
+			Resume:   spool != "",
+			Datasets: s.Datasets,
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("source %q: %w", s.Name, err)
