@@ -2,61 +2,61 @@
 -- Exact duplicates among a dataset's clean rows: the first occurrence is
 -- kept, every later one is quarantined naming the line it repeats. Two
 -- equal rows are the same person on the same date, so only rows whose hash
--- of person and date occurs more than once are candidates: sorted by that
--- hash, such a row has an equal neighbour (one integer per row to compute
--- and sort, cheaper than hashing every column, and than a hash table of
--- millions of groups that are nearly all single rows). Among those few,
--- rows are compared on every column, so neither a hash collision nor two
--- different visits on one day can drop a row or hide a duplicate.
+-- of person and date occurs more than once are candidates: sorted, such a
+-- hash is followed by itself (one integer per row to compute and sort,
+-- cheaper than hashing every column, and than a hash table of millions of
+-- groups that are nearly all single rows). Among those few, rows are
+-- compared on every column, so neither a hash collision nor two different
+-- visits on one day can drop a row or hide a duplicate.
 CREATE OR REPLACE TEMP TABLE dup AS
 SELECT 'population' AS dataset, line, first FROM (
     SELECT line, min(line) OVER (PARTITION BY pid, sex, death_month, municipality, district, moved_in, moved_out) AS first
     FROM chk_population
-    WHERE problem IS NULL AND line IN (
-        SELECT line FROM (
-            SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
-            FROM (SELECT line, hash(pid, moved_in) AS h FROM chk_population WHERE problem IS NULL))
-        WHERE h = prev OR h = next)
+    WHERE problem IS NULL AND hash(pid, moved_in) IN (
+        SELECT h FROM (
+            SELECT h, lead(h) OVER (ORDER BY h) AS next
+            FROM (SELECT hash(pid, moved_in) AS h FROM chk_population WHERE problem IS NULL))
+        WHERE h = next)
 ) WHERE line <> first
 UNION ALL
 SELECT 'growth' AS dataset, line, first FROM (
     SELECT line, min(line) OVER (PARTITION BY pid, municipality, check_type, measured_on, height_cm, weight_kg) AS first
     FROM chk_growth
-    WHERE problem IS NULL AND line IN (
-        SELECT line FROM (
-            SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
-            FROM (SELECT line, hash(pid, measured_on) AS h FROM chk_growth WHERE problem IS NULL))
-        WHERE h = prev OR h = next)
+    WHERE problem IS NULL AND hash(pid, measured_on) IN (
+        SELECT h FROM (
+            SELECT h, lead(h) OVER (ORDER BY h) AS next
+            FROM (SELECT hash(pid, measured_on) AS h FROM chk_growth WHERE problem IS NULL))
+        WHERE h = next)
 ) WHERE line <> first
 UNION ALL
 SELECT 'vaccination' AS dataset, line, first FROM (
     SELECT line, min(line) OVER (PARTITION BY pid, municipality, vaccine, dose, vaccinated_on) AS first
     FROM chk_vaccination
-    WHERE problem IS NULL AND line IN (
-        SELECT line FROM (
-            SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
-            FROM (SELECT line, hash(pid, vaccinated_on) AS h FROM chk_vaccination WHERE problem IS NULL))
-        WHERE h = prev OR h = next)
+    WHERE problem IS NULL AND hash(pid, vaccinated_on) IN (
+        SELECT h FROM (
+            SELECT h, lead(h) OVER (ORDER BY h) AS next
+            FROM (SELECT hash(pid, vaccinated_on) AS h FROM chk_vaccination WHERE problem IS NULL))
+        WHERE h = next)
 ) WHERE line <> first
 UNION ALL
 SELECT 'gp_contact' AS dataset, line, first FROM (
     SELECT line, min(line) OVER (PARTITION BY pid, municipality, contact_date, icpc2, service, contact_type) AS first
     FROM chk_gp_contact
-    WHERE problem IS NULL AND line IN (
-        SELECT line FROM (
-            SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
-            FROM (SELECT line, hash(pid, contact_date) AS h FROM chk_gp_contact WHERE problem IS NULL))
-        WHERE h = prev OR h = next)
+    WHERE problem IS NULL AND hash(pid, contact_date) IN (
+        SELECT h FROM (
+            SELECT h, lead(h) OVER (ORDER BY h) AS next
+            FROM (SELECT hash(pid, contact_date) AS h FROM chk_gp_contact WHERE problem IS NULL))
+        WHERE h = next)
 ) WHERE line <> first
 UNION ALL
 SELECT 'care' AS dataset, line, first FROM (
     SELECT line, min(line) OVER (PARTITION BY pid, municipality, service_type, decision_start, decision_end) AS first
     FROM chk_care
-    WHERE problem IS NULL AND line IN (
-        SELECT line FROM (
-            SELECT line, h, lag(h) OVER (ORDER BY h) AS prev, lead(h) OVER (ORDER BY h) AS next
-            FROM (SELECT line, hash(pid, decision_start) AS h FROM chk_care WHERE problem IS NULL))
-        WHERE h = prev OR h = next)
+    WHERE problem IS NULL AND hash(pid, decision_start) IN (
+        SELECT h FROM (
+            SELECT h, lead(h) OVER (ORDER BY h) AS next
+            FROM (SELECT hash(pid, decision_start) AS h FROM chk_care WHERE problem IS NULL))
+        WHERE h = next)
 ) WHERE line <> first;
 
 -- name: replace
