@@ -359,27 +359,7 @@ func (p *Pages) reviewData(r *http.Request, id string) (*reviewPage, error) {
 	}
 	u, _ := userFrom(r.Context())
 	lang := langFrom(r.Context())
-	rp := &reviewPage{requestPage: requestPage{Request: req, DatasetLabel: datasetLabel(lang, req.Spec.Dataset)}}
-	for _, d := range req.Spec.Dimensions {
-		rp.Dimensions = append(rp.Dimensions, dimensionLabel(lang, d))
-	}
-	keys := make([]string, 0, len(req.Spec.Filters))
-	for k := range req.Spec.Filters {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		rp.Filters = append(rp.Filters, dimensionLabel(lang, k)+": "+strings.Join(req.Spec.Filters[k], ", "))
-	}
-	var deny, review []policies.Finding
-	for _, f := range req.Reasons {
-		if req.Outcome == policies.OutcomeDeny {
-			deny = append(deny, f)
-		} else {
-			review = append(review, f)
-		}
-	}
-	rp.Decision = viewDecision(lang, req.Outcome, req.PolicyVersion, deny, review, req.Obligations)
+	rp := &reviewPage{requestPage: newRequestPage(lang, req)}
 	rp.MayDecide = u.Role == rolePrivacy && req.State == requests.StateReview && req.Requester != u.ID
 	for _, rv := range req.Reviews {
 		if rv.Reviewer == u.ID {

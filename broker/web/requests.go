@@ -300,12 +300,10 @@ type requestPage struct {
 	Decision     *decisionView
 }
 
-func (p *Pages) requestPage(w http.ResponseWriter, r *http.Request) error {
-	req, err := p.viewable(r, chi.URLParam(r, "id"))
-	if err != nil {
-		return err
-	}
-	lang := langFrom(r.Context())
+// newRequestPage describes a request in the reader's language: its
+// dataset, measure, dimensions and filters by their labels, and its
+// decision. The researcher's and the privacy officer's pages show the same.
+func newRequestPage(lang string, req requests.Request) requestPage {
 	rp := requestPage{Request: req, DatasetLabel: datasetLabel(lang, req.Spec.Dataset), MeasureLabel: req.Spec.Measure}
 	if ds, ok := catalog.DatasetByID(req.Spec.Dataset); ok {
 		for _, m := range ds.Measures {
@@ -337,6 +335,15 @@ func (p *Pages) requestPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	rp.Decision = viewDecision(lang, req.Outcome, req.PolicyVersion, deny, review, req.Obligations)
+	return rp
+}
+
+func (p *Pages) requestPage(w http.ResponseWriter, r *http.Request) error {
+	req, err := p.viewable(r, chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	rp := newRequestPage(langFrom(r.Context()), req)
 	return p.page(w, r, http.StatusOK, "requests/show", "requests.one", rp)
 }
 
