@@ -153,9 +153,9 @@ func TestEveryValidationRuleQuarantinesWithItsFieldAndReason(t *testing.T) {
 	}
 }
 
-// TestICPC2CodeListAgreesWithTheCatalogue checks the SQL code list the pull
-// validates contacts with against catalog.ValidICPC2, on every letter and
-// two digits and on strings that are nearly codes.
+// TestICPC2CodeListAgreesWithTheCatalogue checks the SQL code lists the
+// pull validates contacts with against catalog.ValidICPC2, on every letter
+// and two digits and on strings that are nearly codes.
 func TestICPC2CodeListAgreesWithTheCatalogue(t *testing.T) {
 	db := openDB(t)
 	ctx := context.Background()
@@ -173,7 +173,10 @@ func TestICPC2CodeListAgreesWithTheCatalogue(t *testing.T) {
 			candidates = append(candidates, string(c)+strconv.Itoa(n/10)+strconv.Itoa(n%10))
 		}
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT s, coalesce(is_icpc2(s), false) FROM (SELECT DISTINCT unnest(?::VARCHAR[]) AS s)`, candidates)
+	// is_icpc2 and icpc2_code (the ENUM the contacts keep) must both agree.
+	rows, err := conn.QueryContext(ctx, `SELECT s, coalesce(is_icpc2(s), false) AND icpc2_code(s) IS NOT DISTINCT FROM s,
+		coalesce(is_icpc2(s), false) OR icpc2_code(s) IS NOT NULL
+		FROM (SELECT DISTINCT unnest(?::VARCHAR[]) AS s)`, candidates)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,13 +184,13 @@ func TestICPC2CodeListAgreesWithTheCatalogue(t *testing.T) {
 	seen, accepted := 0, 0
 	for rows.Next() {
 		var s string
-		var got bool
-		if err := rows.Scan(&s, &got); err != nil {
+		var got, either bool
+		if err := rows.Scan(&s, &got, &either); err != nil {
 			t.Fatal(err)
 		}
 		seen++
-		if want := catalog.ValidICPC2(s); got != want {
-			t.Errorf("is_icpc2(%q) = %v, catalog.ValidICPC2 says %v", s, got, want)
+		if want := catalog.ValidICPC2(s); got != want || either != want {
+			t.Errorf("is_icpc2(%q) and icpc2_code = %v (either: %v), catalog.ValidICPC2 says %v", s, got, either, want)
 		}
 		if got {
 			accepted++

@@ -84,10 +84,12 @@ CROSS JOIN pull_ctx c
 LEFT JOIN ident i ON i.fnr = r.fodselsnummer;
 
 -- name: gp_contact
--- The largest dataset: about 12 million rows at cluster scale.
+-- The largest dataset: about 12 million rows at cluster scale. Its codes
+-- are kept as ENUM values (a failing row's are NULL: only its line and
+-- problem are used).
 CREATE OR REPLACE TEMP TABLE chk_gp_contact AS
-SELECT r.line, i.pid, r.kommunenummer AS municipality, r.on_ AS contact_date,
-       r.icpc2, r.svc AS service, r.ct AS contact_type,
+SELECT r.line, i.pid, r.muni_e AS municipality, r.on_ AS contact_date,
+       r.icpc_e AS icpc2, r.svc AS service, r.ct AS contact_type,
        CASE
            WHEN i.pid IS NOT NULL AND r.muni_ok AND r.icpc_ok AND r.svc IS NOT NULL AND r.ct IS NOT NULL
                 AND r.on_ <= c.today AND r.on_ >= i.birth AND length(r.kontaktdato) = 10 AND r.kontaktdato[5] = '-' THEN NULL
@@ -103,9 +105,10 @@ SELECT r.line, i.pid, r.kommunenummer AS municipality, r.on_ AS contact_date,
            WHEN coalesce(r.kontakttype, '') = '' THEN 'kontakttype|is missing'
            WHEN r.ct IS NULL THEN 'kontakttype|has an unknown code'
        END AS problem
-FROM (SELECT *, try_cast(kontaktdato AS DATE) AS on_, map_service(tjeneste) AS svc, map_contact(kontakttype) AS ct,
-             coalesce(is_icpc2(icpc2), false) AS icpc_ok, coalesce(is_municipality(kommunenummer), false) AS muni_ok
-      FROM src_gp_contact) r
+FROM (SELECT *, icpc_e IS NOT NULL AS icpc_ok, muni_e IS NOT NULL AS muni_ok
+      FROM (SELECT *, try_cast(kontaktdato AS DATE) AS on_, service_code(tjeneste) AS svc, contact_code(kontakttype) AS ct,
+                   icpc2_code(icpc2) AS icpc_e, municipality_code(kommunenummer) AS muni_e
+            FROM src_gp_contact)) r
 CROSS JOIN pull_ctx c
 LEFT JOIN ident i ON i.fnr = r.fodselsnummer;
 
