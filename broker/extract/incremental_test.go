@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http/httptest"
 	"net/url"
@@ -27,16 +26,11 @@ import (
 // different connectors.
 func dataDigest(t *testing.T, db *store.DB) string {
 	t.Helper()
-	var parts []string
-	for _, tbl := range pulledTables {
-		var n int64
-		var h sql.NullString
-		if err := db.QueryRow(`SELECT count(*), bit_xor(hash(t))::VARCHAR FROM (SELECT * EXCLUDE (src, rid) FROM `+tbl+`) t`).Scan(&n, &h); err != nil {
-			t.Fatal(err)
-		}
-		parts = append(parts, fmt.Sprintf("%s=%d/%s", tbl, n, h.String))
+	d, err := Digest(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return strings.Join(parts, " ")
+	return d
 }
 
 // export is a FHIR export on disk that a test changes between pulls, as

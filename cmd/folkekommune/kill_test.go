@@ -7,10 +7,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"database/sql"
 	"encoding/hex"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -35,16 +33,11 @@ var killKey = strings.Repeat("5a", 32)
 // the pull's process is gone.
 func pulledDigest(t *testing.T, db *store.DB) string {
 	t.Helper()
-	var parts []string
-	for _, tbl := range []string{"person", "residence", "growth", "vaccination", "gp_contact", "care_decision"} {
-		var n int64
-		var h sql.NullString
-		if err := db.QueryRow(`SELECT count(*), bit_xor(hash(t))::VARCHAR FROM (SELECT * EXCLUDE (src, rid) FROM `+tbl+`) t`).Scan(&n, &h); err != nil {
-			t.Fatal(err)
-		}
-		parts = append(parts, fmt.Sprintf("%s=%d/%s", tbl, n, h.String))
+	d, err := extract.Digest(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return strings.Join(parts, " ")
+	return d
 }
 
 func openDataDB(t *testing.T, dataDir string) *store.DB {
