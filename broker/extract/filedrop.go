@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -85,8 +86,8 @@ func (f *FileDrop) Parts(ctx context.Context) ([]Part, error) {
 	if err != nil {
 		return nil, err
 	}
-	var parts []Part
-	for _, l := range Layouts {
+	parts := make([]Part, len(Layouts))
+	for i, l := range Layouts {
 		rel, ok := found[l.Dataset]
 		if !ok {
 			if _, err := os.Stat(filepath.Join(f.dir, filepath.Dir(l.File))); err != nil {
@@ -94,11 +95,22 @@ func (f *FileDrop) Parts(ctx context.Context) ([]Part, error) {
 			}
 			return nil, fmt.Errorf("extract folder %s has no file %s.csv or %s.parquet", f.dir, l.File, l.File)
 		}
-		sum, n, err := checksum(ctx, filepath.Join(f.dir, rel))
+		parts[i] = Part{Dataset: l.Dataset, Name: rel}
+	}
+	// The files are hashed side by side: at cluster scale hashing them one
+	// after the other is most of a second before the pull can start.
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Go(func() {
+			parts[i].SHA256, parts[i].Bytes, errs[i] = checksum(ctx, filepath.Join(f.dir, parts[i].Name))
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, err // the first, in the layout's order: one sentence
 		}
-		parts = append(parts, Part{Dataset: l.Dataset, Name: rel, SHA256: sum, Bytes: n})
 	}
 	return parts, nil
 }

@@ -59,43 +59,6 @@ SELECT 'care' AS dataset, line, first FROM (
         WHERE h = next)
 ) WHERE line <> first;
 
--- name: replace
--- Replace the pulled tables with the checked extract. Runs inside the
--- pull's transaction: either all of it becomes visible or none. Duplicates
--- are removed with an explicit anti-join on the line: NOT EXISTS is
--- planned as a correlated (delim) join that first makes every line
--- distinct, twice the cost at 12 million rows.
-DELETE FROM person;
-DELETE FROM residence;
-DELETE FROM growth;
-DELETE FROM vaccination;
-DELETE FROM gp_contact;
-DELETE FROM care_decision;
-INSERT INTO person
-SELECT pid, any_value(birth_year), any_value(birth_month), any_value(sex), max(death_month), any_value(record_key)
-FROM chk_population WHERE problem IS NULL GROUP BY pid;
-INSERT INTO residence
-SELECT pid, municipality, district, moved_in, moved_out FROM chk_population c
-ANTI JOIN (SELECT line FROM dup WHERE dataset = 'population') d USING (line)
-WHERE problem IS NULL
-ORDER BY pid, moved_in;
-INSERT INTO growth
-SELECT pid, municipality, check_type, measured_on, height_cm, weight_kg FROM chk_growth c
-ANTI JOIN (SELECT line FROM dup WHERE dataset = 'growth') d USING (line)
-WHERE problem IS NULL;
-INSERT INTO vaccination
-SELECT pid, municipality, vaccine, dose, vaccinated_on FROM chk_vaccination c
-ANTI JOIN (SELECT line FROM dup WHERE dataset = 'vaccination') d USING (line)
-WHERE problem IS NULL;
-INSERT INTO gp_contact
-SELECT pid, municipality, contact_date, icpc2, service, contact_type FROM chk_gp_contact c
-ANTI JOIN (SELECT line FROM dup WHERE dataset = 'gp_contact') d USING (line)
-WHERE problem IS NULL;
-INSERT INTO care_decision
-SELECT pid, municipality, service_type, decision_start, decision_end FROM chk_care c
-ANTI JOIN (SELECT line FROM dup WHERE dataset = 'care') d USING (line)
-WHERE problem IS NULL;
-
 -- name: drop raw
 DROP VIEW IF EXISTS temp.src_population;
 DROP VIEW IF EXISTS temp.src_growth;
