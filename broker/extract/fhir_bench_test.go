@@ -72,15 +72,7 @@ func BenchmarkFHIRRead(b *testing.B) {
 // compares with plainly GETting the same files to disk in the same run.
 func BenchmarkFHIRExport(b *testing.B) {
 	_, export := benchExport(b)
-	key, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	jwks, err := FHIRPublicJWKS(key, "k")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := synth.NewFHIRServer(export, time.Now())
-	srv.RegisterClient("broker", jwks)
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	hs, key := benchFHIRServer(b, export)
 	plain := httptest.NewServer(http.FileServer(http.Dir(export)))
 	defer plain.Close()
 	ctx := context.Background()
@@ -126,15 +118,7 @@ func BenchmarkFHIRExport(b *testing.B) {
 // connector DuckDB reads itself, the fastest path) in the same run.
 func BenchmarkFHIRPull(b *testing.B) {
 	drop, export := benchExport(b)
-	key, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	jwks, err := FHIRPublicJWKS(key, "k")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := synth.NewFHIRServer(export, time.Now())
-	srv.RegisterClient("broker", jwks)
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	hs, key := benchFHIRServer(b, export)
 	ctx := context.Background()
 	var fhirTime, fileTime time.Duration
 	var rows int64
@@ -210,15 +194,7 @@ func benchFHIRExport(b *testing.B, scale synth.Scale) (drop, export string, reso
 //	go test ./broker/extract -run XXX -bench FHIRClusterPull -benchtime 1x
 func BenchmarkFHIRClusterPull(b *testing.B) {
 	drop, export, resources := benchFHIRExport(b, synth.Cluster)
-	key, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	jwks, err := FHIRPublicJWKS(key, "k")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := synth.NewFHIRServer(export, time.Now())
-	srv.RegisterClient("broker", jwks)
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	hs, key := benchFHIRServer(b, export)
 	ctx := context.Background()
 	pullKey := make([]byte, 32)
 	var fhirTime, fileTime, fhirCPU, fileCPU time.Duration
@@ -280,4 +256,24 @@ func benchDB(b *testing.B) *store.DB {
 	}
 	b.Cleanup(func() { db.Close() })
 	return db
+}
+
+// benchFHIRServer serves export through the Bulk Data test server on
+// loopback, with the broker registered as client "broker" under key id
+// "k"; the server stops with the benchmark.
+func benchFHIRServer(b *testing.B, export string) (*httptest.Server, *ecdsa.PrivateKey) {
+	b.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	jwks, err := FHIRPublicJWKS(key, "k")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := synth.NewFHIRServer(export, time.Now())
+	srv.RegisterClient("broker", jwks)
+	hs := httptest.NewServer(srv)
+	b.Cleanup(hs.Close)
+	return hs, key
 }
