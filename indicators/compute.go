@@ -30,8 +30,9 @@ const (
 const StatusMissing cube.Status = "missing"
 
 // UnknownDistrict is the geo code of Bergen residents whose district is
-// not known, so that Bergen still equals the sum of its districts.
-const UnknownDistrict = "4601_U"
+// not known, so that Bergen still equals the sum of its districts. It is
+// the catalogue's code, so indicators and requested tables name it alike.
+const UnknownDistrict = catalog.UnknownDistrict
 
 // Options choose what Compute computes.
 type Options struct {
@@ -295,7 +296,7 @@ func (c *computation) indicator(ctx context.Context, d *Definition) (*Result, er
 	countTime := time.Since(started)
 	geos := Geography()
 	if unknownDistrict {
-		geos = append(geos, cube.Category{Code: UnknownDistrict, Label: cube.Label{NB: "Bergen, ukjent bydel", EN: "Bergen, district unknown"}, Parent: catalog.BergenCode})
+		geos = append(geos, unknownDistrictCategory())
 	}
 	res := &Result{Definition: d, ExtractID: c.opt.ExtractID, CountTime: countTime}
 	mult := 100.0
@@ -532,4 +533,9 @@ func appendRows(ctx context.Context, conn *sql.Conn, table string, fn func(a *du
 		}
 		return nil
 	})
+}
+
+// unknownDistrictCategory is Bergen's "district unknown", under Bergen.
+func unknownDistrictCategory() cube.Category {
+	return cube.Category{Code: UnknownDistrict, Label: cube.Label{NB: "Bergen, ukjent bydel", EN: "Bergen, district unknown"}, Parent: catalog.BergenCode}
 }

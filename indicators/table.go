@@ -130,7 +130,7 @@ FROM indicator_value WHERE extract_id = ? AND indicator = ? ORDER BY period, geo
 	}
 	geos := Geography()
 	if seenGeo[UnknownDistrict] {
-		geos = append(geos, cube.Category{Code: UnknownDistrict, Label: cube.Label{NB: "Bergen, ukjent bydel", EN: "Bergen, district unknown"}, Parent: "4601"})
+		geos = append(geos, unknownDistrictCategory())
 	}
 	t.Dimensions = []cube.Dimension{
 		{ID: "period", Label: periodLabel(d), Categories: periods},
