@@ -132,7 +132,8 @@ func (l *Log) SetHeadFile(path string) { l.headFile = path }
 // transaction and advances the anchor; otherwise the entry commits or rolls
 // back with the caller's change. Two callers' transactions that append at
 // the same time conflict on the entry's seq: one commit fails and must be
-// retried, so the chain never forks.
+// retried (store.InTxRetry), so the chain never forks; with a nil tx Append
+// retries itself.
 func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Event) (Entry, error) {
 	if err := validateEvent(e); err != nil {
 		return Entry{}, err
@@ -178,7 +179,9 @@ func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Event) (Entry, error) {
 	if tx != nil {
 		return entry, appendIn(tx)
 	}
-	if err := l.db.InTx(ctx, appendIn); err != nil {
+	// On its own, an append that lost the head to a caller's transaction
+	// committing first simply runs again on the new head.
+	if err := l.db.InTxRetry(ctx, appendIn); err != nil {
 		return Entry{}, err
 	}
 	if err := l.writeAnchor(Head{entry.Seq, entry.Hash}); err != nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -474,45 +473,11 @@ func AuditLog(l *audit.Log) Auditor {
 	}
 }
 
-// maxAttempts bounds how often a registry transaction is retried after a
-// write conflict.
-const maxAttempts = 8
-
-// InTx runs fn in a transaction, retrying it when it loses a write conflict.
-// DuckDB's concurrency is optimistic, and every registry change appends to
-// the audit chain, whose head all writers touch: of two simultaneous
-// changes one fails on commit (or on the chain's next seq) and is simply
-// run again on the new head. fn must therefore be safe to run more than
-// once: it may not carry state from one attempt to the next.
+// InTx runs fn in a transaction, retrying it when it loses a write conflict
+// (store.InTxRetry: every registry change appends to the audit chain, whose
+// head all writers touch). fn must be safe to run more than once.
 func (r *Registry) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	r.writes.Lock()
 	defer r.writes.Unlock()
-	var err error
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		if err = r.db.InTx(ctx, fn); err == nil || !conflict(err) {
-			return err
-		}
-		wait := time.Duration(1<<attempt+rand.IntN(1<<attempt)) * time.Millisecond
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-	}
-	return fmt.Errorf("gave up after %d write conflicts: %w", maxAttempts, err)
-}
-
-// conflict reports whether err is a lost optimistic-concurrency race rather
-// than a problem with the change itself. Registry tables take their keys
-// from sequences, so a duplicate key can only be the audit chain's seq.
-func conflict(err error) bool {
-	var ie *InputError
-	var fe *ForbiddenError
-	var se *StateError
-	var ne *NotFoundError
-	if errors.As(err, &ie) || errors.As(err, &fe) || errors.As(err, &se) || errors.As(err, &ne) {
-		return false
-	}
-	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "conflict") || strings.Contains(msg, "duplicate key")
+	return r.db.InTxRetry(ctx, fn)
 }

@@ -318,24 +318,7 @@ func (s *Service) Decide(ctx context.Context, u User, id, verdict, comment strin
 func (s *Service) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	s.writes.Lock()
 	defer s.writes.Unlock()
-	var err error
-	for attempt := 1; attempt <= 8; attempt++ {
-		err = s.DB.InTx(ctx, fn)
-		if err == nil || !isConflict(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
-		}
-	}
-	return err
-}
-
-func isConflict(err error) bool {
-	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "conflict") || strings.Contains(msg, "duplicate key")
+	return s.DB.InTxRetry(ctx, fn)
 }
 
 // saveTransition stores r in its new state and records the transition's

@@ -12,14 +12,17 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"golang.org/x/sys/unix"
@@ -122,6 +125,51 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// conflictAttempts bounds how often InTxRetry runs a transaction that
+// keeps losing write conflicts.
+const conflictAttempts = 8
+
+// InTxRetry runs fn in a transaction like InTx, and again on a fresh
+// transaction when it loses a write conflict. DuckDB's concurrency is
+// optimistic, and every change that is audited appends to the audit
+// chain, whose head all writers touch: of two simultaneous changes one
+// fails (on the chain's next seq or on commit) and simply runs again on
+// the new head. fn must be safe to run more than once: it may not carry
+// state from one attempt to the next.
+func (db *DB) InTxRetry(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= conflictAttempts; attempt++ {
+		if err = db.InTx(ctx, fn); err == nil || !IsConflict(err) {
+			return err
+		}
+		wait := time.Duration(1<<attempt+rand.IntN(1<<attempt)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	return fmt.Errorf("gave up after %d write conflicts: %w", conflictAttempts, err)
+}
+
+// IsConflict reports whether err is a lost optimistic-concurrency race
+// (DuckDB's transaction conflict, or a duplicate key taken by a
+// transaction that committed first) rather than a fault of the change
+// itself. Errors that do not come from DuckDB are never conflicts.
+func IsConflict(err error) bool {
+	var de *duckdb.Error
+	if !errors.As(err, &de) {
+		return false
+	}
+	switch de.Type {
+	case duckdb.ErrorTypeTransaction:
+		return true
+	case duckdb.ErrorTypeConstraint:
+		return strings.Contains(strings.ToLower(de.Msg), "duplicate key")
+	}
+	return strings.Contains(strings.ToLower(de.Msg), "conflict")
 }
 
 // AppenderTarget names a table to append to: Catalog is "" for the

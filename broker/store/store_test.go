@@ -115,3 +115,63 @@ func TestMigrationsReachTheDataFileAtOnce(t *testing.T) {
 		t.Fatalf("schema version %d after Open, want every migration", v)
 	}
 }
+
+// TestInTxRetryRunsALoserOfAWriteConflictAgain: two transactions take the
+// same next number of a chain; the one that commits second loses the
+// race, is recognised as a conflict and runs again on the new head, so
+// the chain has both entries in order; an error of fn's own is returned
+// at once, without a retry.
+func TestInTxRetryRunsALoserOfAWriteConflictAgain(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "fk.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE chain (seq INTEGER PRIMARY KEY, who VARCHAR)`); err != nil {
+		t.Fatal(err)
+	}
+	next := func(tx *sql.Tx, who string) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO chain SELECT coalesce(max(seq), 0) + 1, ? FROM chain`, who)
+		return err
+	}
+	// The first writer takes the next number and commits while the second,
+	// which took the same number, is still inside its transaction.
+	first, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := next(first, "first"); err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0
+	err = db.InTxRetry(ctx, func(tx *sql.Tx) error {
+		attempts++
+		if err := next(tx, "second"); err != nil {
+			return err
+		}
+		if attempts == 1 {
+			return first.Commit()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("the second writer did not get through: %v", err)
+	}
+	if attempts != 2 {
+		t.Errorf("the second writer ran %d time(s); it should have lost the race once", attempts)
+	}
+	var got string
+	if err := db.QueryRowContext(ctx, `SELECT string_agg(seq || who, ',' ORDER BY seq) FROM chain`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "1first,2second" {
+		t.Errorf("chain %q, want 1first,2second", got)
+	}
+
+	own := errors.New("the change itself is wrong")
+	calls := 0
+	if err := db.InTxRetry(ctx, func(*sql.Tx) error { calls++; return own }); !errors.Is(err, own) || calls != 1 {
+		t.Errorf("fn's own error: %v after %d calls, want it at once", err, calls)
+	}
+}
