@@ -56,6 +56,9 @@ func TestMetricsCountRequestsDecisionsAndPulls(t *testing.T) {
 	e := newEnv(t, template)
 	e.submit("researcher", e.spec("population", []string{"sex"}, nil, 2024, 2024))
 	e.submit("researcher", e.spec("population", []string{"district", "age_5y"}, nil, 2024, 2024))
+	// Web pages are counted by the broker's pattern for them, as routes are.
+	e.do("", "GET", "/", nil)
+	e.do("", "GET", "/indikatorer", nil)
 	res := e.do("", "GET", "/metrics", nil)
 	body := string(res.body)
 	for _, want := range []string{
@@ -65,6 +68,8 @@ func TestMetricsCountRequestsDecisionsAndPulls(t *testing.T) {
 		`folkekommune_releases_total 1`,
 		`folkekommune_extract_pulls{status="loaded"} 1`,
 		`folkekommune_http_request_duration_seconds_bucket{method="POST",route="/api/v1/requests"`,
+		`folkekommune_http_requests_total{code="200",method="GET",route="/"} 1`,
+		`folkekommune_http_requests_total{code="200",method="GET",route="/indikatorer"} 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)

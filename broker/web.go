@@ -23,9 +23,15 @@ func (s *Server) mountWeb(r chi.Router) {
 		// failure here is a programming error, not a configuration one.
 		panic(fmt.Sprintf("broker: build the web pages: %v", err))
 	}
+	// The pages route the request again on their own router; a fresh
+	// route context keeps the broker's (its pattern names the route in the
+	// metrics and logs) from being extended by the pages' routing.
+	own := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		pages.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), chi.RouteCtxKey, nil)))
+	})
 	for _, mp := range pages.Patterns() {
 		method, pattern, _ := strings.Cut(mp, " ")
-		r.Method(method, pattern, pages)
+		r.Method(method, pattern, own)
 	}
 	// Any other GET: a browser gets the pages' HTML 404, an API client
 	// its JSON one.
@@ -34,7 +40,7 @@ func (s *Server) mountWeb(r chi.Router) {
 			s.writeError(w, req, fmt.Errorf("%w: no route %s %s", requests.ErrNotFound, req.Method, req.URL.Path))
 			return
 		}
-		pages.ServeHTTP(w, req)
+		own.ServeHTTP(w, req)
 	}))
 }
 
