@@ -66,13 +66,7 @@ func (s *Server) readIndicator(ctx context.Context, u User, id string) (*cube.Ta
 		if d.ID != id {
 			continue
 		}
-		// mayReadIndicators reads the caller from the request, as the
-		// API's handler has it.
-		r, err := http.NewRequestWithContext(context.WithValue(ctx, userKey{}, u), http.MethodGet, "/", nil)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.mayReadIndicators(r); err != nil {
+		if err := s.mayReadIndicators(ctx, u); err != nil {
 			return nil, err
 		}
 		return s.indicatorTable(ctx, d)
