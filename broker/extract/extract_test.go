@@ -66,7 +66,7 @@ func tableDigest(t *testing.T, db *store.DB) string {
 		// changed owner changes this.
 		var n int64
 		var h sql.NullString
-		if err := db.QueryRow(`SELECT count(*), bit_xor(hash(t))::VARCHAR FROM ` + tbl + ` t`).Scan(&n, &h); err != nil {
+		if err := db.QueryRow(`SELECT count(*), bit_xor(hash(t))::VARCHAR FROM `+tbl+` t`).Scan(&n, &h); err != nil {
 			t.Fatal(err)
 		}
 		parts = append(parts, fmt.Sprintf("%s=%d/%s", tbl, n, h.String))
