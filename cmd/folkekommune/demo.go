@@ -39,6 +39,7 @@ researcher its member) and the inquiries, and serves like serve.`,
 			if err != nil {
 				return err
 			}
+			servingGC(log)
 			if scale != string(synth.Small) && scale != string(synth.Cluster) {
 				return fmt.Errorf("scale %q: want small or cluster", scale)
 			}

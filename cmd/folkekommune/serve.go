@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kunnskapskommunen/folkekommune/broker"
 	"github.com/kunnskapskommunen/folkekommune/broker/extract"
+	"github.com/kunnskapskommunen/folkekommune/policies"
 )
 
 // serveFlags binds the service's configuration to flags whose defaults
@@ -37,6 +39,22 @@ func serviceLogger(format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, nil)), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+// servingGC sets the collector's target for a serving process to
+// policies.ServingGCPercent, unless the operator chose one with GOGC: the
+// decisions' tail latency is the collector's (see policies/gc.go). It
+// returns the target in force.
+func servingGC(log *slog.Logger) int {
+	if v := os.Getenv("GOGC"); v != "" {
+		cur := debug.SetGCPercent(-1)
+		debug.SetGCPercent(cur)
+		log.Info("garbage collector target", "gogc", cur, "from", "GOGC")
+		return cur
+	}
+	debug.SetGCPercent(policies.ServingGCPercent)
+	log.Info("garbage collector target", "gogc", policies.ServingGCPercent, "from", "policies.ServingGCPercent")
+	return policies.ServingGCPercent
 }
 
 func init() {
@@ -67,6 +85,7 @@ connections and lets requests in flight finish.`,
 			if err != nil {
 				return err
 			}
+			servingGC(log)
 			// The key is not used to serve, but a service whose key is
 			// missing or readable by others must not start.
 			if _, err := extract.LoadKey(cfg.DataDir); err != nil {
