@@ -12,7 +12,7 @@ import (
 func TestServingGCSetsTheTargetUnlessTheOperatorChoseOne(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tests := []struct {
-		name, gogc string
+		name, gogc  string
 		start, want int
 	}{
 		{"no GOGC: the serving target", "", 100, policies.ServingGCPercent},
