@@ -169,14 +169,15 @@ func defineCodeMacros(ctx context.Context, conn *sql.Conn) error {
 		// than slicing the string and comparing its characters.
 		`CREATE OR REPLACE TEMP MACRO is_icpc2(s) AS s IN (` + strings.Join(icpc2, ", ") + `)`,
 		caseMacro("vaccine_doses", doses, "NULL::INTEGER"),
-		// The same code lists as ENUM types, for the 12 million contacts:
-		// one lookup both checks a code and turns it into a one-byte value,
-		// which DuckDB writes, sorts and compares far faster than text. A
-		// text not in the list becomes NULL.
-		`CREATE OR REPLACE TEMP MACRO icpc2_code(s) AS try_cast(s AS ENUM(` + strings.Join(icpc2, ", ") + `))`,
-		`CREATE OR REPLACE TEMP MACRO municipality_code(s) AS try_cast(s AS ENUM(` + strings.Join(munis, ", ") + `))`,
-		`CREATE OR REPLACE TEMP MACRO service_code(s) AS map_service(s)::ENUM(` + strings.Join(sqlValues(serviceCodes), ", ") + `)`,
-		`CREATE OR REPLACE TEMP MACRO contact_code(s) AS map_contact(s)::ENUM(` + strings.Join(sqlValues(contactCodes), ", ") + `)`,
+		// The contacts' code columns are stored as the ENUM types of
+		// migration 0008 (the catalogue's lists): one lookup both checks a
+		// code and turns it into the one- or two-byte value the table
+		// stores, which DuckDB writes, sorts and compares far faster than
+		// text. A text not in the type becomes NULL.
+		`CREATE OR REPLACE TEMP MACRO icpc2_code(s) AS try_cast(s AS icpc2_enum)`,
+		`CREATE OR REPLACE TEMP MACRO municipality_code(s) AS try_cast(s AS kommunenummer_enum)`,
+		`CREATE OR REPLACE TEMP MACRO service_code(s) AS map_service(s)::gp_service_enum`,
+		`CREATE OR REPLACE TEMP MACRO contact_code(s) AS map_contact(s)::contact_type_enum`,
 	}
 	var maps []string
 	for name, m := range map[string]map[string]string{"map_sex": sexCodes, "map_check": checkCodes, "map_service": serviceCodes, "map_contact": contactCodes, "map_care": careCodes} {
@@ -212,14 +213,5 @@ func caseMacro(name string, m map[string]string, otherwise string) string {
 	return b.String()
 }
 
-// sqlValues quotes a code mapping's values, sorted.
-func sqlValues(m map[string]string) []string {
-	var out []string
-	for _, v := range m {
-		out = append(out, sqlString(v))
-	}
-	sort.Strings(out)
-	return out
-}
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -154,12 +154,13 @@ func TestEveryDatasetDimensionFitsACategorySet(t *testing.T) {
 
 // A code the catalogue does not know is counted as an event like any
 // other, kept out by a filter, and refused as a category, by the index as
-// by the join.
+// by the join. (The contacts' codes are ENUM types since migration 0008 and
+// cannot hold an unknown code; the care services' can.)
 func TestAnUnknownCodeCountsAlikeFromTheIndexAndTheJoin(t *testing.T) {
 	s := fixture(t, map[string]int{"4621": 10})
 	ctx := context.Background()
-	for pid, icpc2 := range map[int]string{1: "Q01", 2: "A01", 3: "Q02"} {
-		if _, err := s.DB.ExecContext(ctx, `INSERT INTO gp_contact (pid, municipality, contact_date, icpc2, service, contact_type) VALUES (?, '4621', DATE '2024-03-01', ?, 'gp', 'consultation')`, pid, icpc2); err != nil {
+	for pid, service := range map[int]string{1: "teleport", 2: "home_nursing", 3: "levitation"} {
+		if _, err := s.DB.ExecContext(ctx, `INSERT INTO care_decision (pid, municipality, service_type, decision_start) VALUES (?, '4621', ?, DATE '2024-03-01')`, pid, service); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -172,12 +173,12 @@ func TestAnUnknownCodeCountsAlikeFromTheIndexAndTheJoin(t *testing.T) {
 		filters map[string][]string
 		total   int64 // -1: the table is refused
 	}{
-		{"counted as a contact", []string{"sex"}, nil, 3},
-		{"kept out by a filter", []string{"sex"}, map[string][]string{"icpc2_chapter": {"A", "B"}}, 1},
-		{"refused as a category", []string{"icpc2_chapter"}, nil, -1},
+		{"counted as a decision", []string{"sex"}, nil, 3},
+		{"kept out by a filter", []string{"sex"}, map[string][]string{"care_service": {"home_nursing", "day_care"}}, 1},
+		{"refused as a category", []string{"care_service"}, nil, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			spec, err := Spec{Project: 1, Dataset: "gp_contact", Dimensions: tc.dims, Filters: tc.filters, Period: Period{2024, 2024}, Purpose: "x"}.Validate()
+			spec, err := Spec{Project: 1, Dataset: "care", Dimensions: tc.dims, Filters: tc.filters, Period: Period{2024, 2024}, Purpose: "x"}.Validate()
 			if err != nil {
 				t.Fatal(err)
 			}
