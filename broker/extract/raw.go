@@ -213,5 +213,4 @@ func caseMacro(name string, m map[string]string, otherwise string) string {
 	return b.String()
 }
 
-
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
