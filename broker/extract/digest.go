@@ -20,7 +20,7 @@ func Digest(ctx context.Context, db interface {
 		var n int64
 		var h sql.NullString
 		// tbl comes from pulledTables, never from input.
-		q := `SELECT count(*), bit_xor(hash(t))::VARCHAR FROM (SELECT * EXCLUDE (src, rid) FROM ` + tbl + `) t`
+		q := `SELECT count(*), bit_xor(hash(t))::VARCHAR FROM (SELECT * EXCLUDE (sid, rid) FROM ` + tbl + `) t`
 		if err := db.QueryRowContext(ctx, q).Scan(&n, &h); err != nil {
 			return "", fmt.Errorf("digest %s: %w", tbl, err)
 		}

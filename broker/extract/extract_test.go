@@ -62,7 +62,7 @@ func tableDigest(t *testing.T, db *store.DB) string {
 	t.Helper()
 	var parts []string
 	for _, tbl := range pulledTables {
-		// Whole rows, src and rid included: unlike Digest, a row that
+		// Whole rows, sid and rid included: unlike Digest, a row that
 		// changed owner changes this.
 		var n int64
 		var h sql.NullString

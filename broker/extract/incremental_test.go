@@ -249,7 +249,7 @@ func TestIncrementalFHIRPullsCountEveryRecordExactlyOnce(t *testing.T) {
 	if first.Incremental || first.Mark != updated.Format(time.RFC3339) {
 		t.Fatalf("first pull = incremental %v, mark %q; want a full pull marked %s", first.Incremental, first.Mark, updated.Format(time.RFC3339))
 	}
-	if n := count(t, db, `SELECT count(*) FROM gp_contact WHERE src = 'ehr' AND rid LIKE 'enc%'`); n != count(t, db, `SELECT count(*) FROM gp_contact`) || n == 0 {
+	if n := count(t, db, `SELECT count(*) FROM gp_contact WHERE sid = (SELECT sid FROM source_key WHERE name = 'ehr') AND rid LIKE 'enc%'`); n != count(t, db, `SELECT count(*) FROM gp_contact`) || n == 0 {
 		t.Fatalf("%d GP contacts carry their Encounter's id, want all", n)
 	}
 
@@ -433,7 +433,7 @@ func TestSourcesProvidingSomeDatasetsFillTheTablesSideBySide(t *testing.T) {
 	if got, want := dataDigest(t, db), dataDigest(t, whole); got != want {
 		t.Errorf("two sources side by side:\n%s\none source with everything:\n%s", got, want)
 	}
-	if n := count(t, db, `SELECT count(*) FROM gp_contact WHERE src <> 'ehr'`) + count(t, db, `SELECT count(*) FROM person WHERE src <> 'register'`); n != 0 {
+	if n := count(t, db, `SELECT count(*) FROM gp_contact WHERE sid <> (SELECT sid FROM source_key WHERE name = 'ehr')`) + count(t, db, `SELECT count(*) FROM person WHERE sid <> (SELECT sid FROM source_key WHERE name = 'register')`); n != 0 {
 		t.Errorf("%d rows owned by the wrong source", n)
 	}
 

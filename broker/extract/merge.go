@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/kunnskapskommunen/folkekommune/broker/store"
 )
 
 // execer is what runs the merge: the pull's connection or transaction.
@@ -28,13 +30,13 @@ func mergeSQL(name string, ds Dataset, keyed bool) string {
 
 // checkPopulationOwner refuses a second source of the population: the
 // person table has one row per person, which two registers would break.
-func checkPopulationOwner(ctx context.Context, db execer, parts []Part, srcName string) error {
+func checkPopulationOwner(ctx context.Context, db execer, parts []Part, sid int) error {
 	for _, p := range parts {
 		if p.Dataset != Population {
 			continue
 		}
 		var other string
-		err := db.QueryRowContext(ctx, sqlFile("merge.sql", "population owner"), srcName).Scan(&other)
+		err := db.QueryRowContext(ctx, sqlFile("merge.sql", "population owner"), sid).Scan(&other)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -53,10 +55,26 @@ func sourceLabel(name string) string {
 	return fmt.Sprintf("%q", name)
 }
 
+// sourceKey is the key of the source called name in source_key, created
+// on its first pull: the pulled tables carry the key, not the name.
+func sourceKey(ctx context.Context, db *store.DB, name string) (int, error) {
+	var sid int
+	err := db.InTxRetry(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, sqlFile("merge.sql", "source key"), name, name); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, sqlFile("merge.sql", "source key of"), name).Scan(&sid)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("key of source %s: %w", sourceLabel(name), err)
+	}
+	return sid, nil
+}
+
 // merge writes the checked rows of the parts' datasets into the pulled
 // tables as the source's rows: replacing all of them (a full snapshot) or
 // only those of the records the change set carries (incremental).
-func merge(ctx context.Context, tx execer, parts []Part, srcName string, keyed, incremental bool) error {
+func merge(ctx context.Context, tx execer, parts []Part, sid int, keyed, incremental bool) error {
 	run := func(what, q string, args ...any) error {
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("load pulled tables (%s): %w", what, err)
@@ -66,29 +84,29 @@ func merge(ctx context.Context, tx execer, parts []Part, srcName string, keyed, 
 	for _, p := range parts {
 		ds := p.Dataset
 		if incremental {
-			if err := run("forget "+string(ds), mergeSQL("forget "+string(ds), ds, keyed), srcName); err != nil {
+			if err := run("forget "+string(ds), mergeSQL("forget "+string(ds), ds, keyed), sid); err != nil {
 				return err
 			}
 		} else {
-			if err := run("clear "+string(ds), mergeSQL("clear "+string(ds), ds, keyed), srcName); err != nil {
+			if err := run("clear "+string(ds), mergeSQL("clear "+string(ds), ds, keyed), sid); err != nil {
 				return err
 			}
 			if ds == Population {
-				if err := run("clear person", mergeSQL("clear person", ds, keyed), srcName); err != nil {
+				if err := run("clear person", mergeSQL("clear person", ds, keyed), sid); err != nil {
 					return err
 				}
 			}
 		}
-		if err := run("insert "+string(ds), mergeSQL("insert "+string(ds), ds, keyed), srcName); err != nil {
+		if err := run("insert "+string(ds), mergeSQL("insert "+string(ds), ds, keyed), sid); err != nil {
 			return err
 		}
 		if ds == Population {
 			if incremental {
-				if err := run("forget person", mergeSQL("forget person", ds, keyed), srcName, srcName); err != nil {
+				if err := run("forget person", mergeSQL("forget person", ds, keyed), sid, sid); err != nil {
 					return err
 				}
 			}
-			if err := run("insert person", mergeSQL("insert person", ds, keyed), srcName); err != nil {
+			if err := run("insert person", mergeSQL("insert person", ds, keyed), sid); err != nil {
 				return err
 			}
 		}

@@ -250,6 +250,10 @@ func fingerprint(parts []Part) string {
 
 func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64, now func() time.Time, opt Options, keyed KeyedSource, incremental bool) (Result, error) {
 	res := Result{}
+	sid, err := sourceKey(ctx, db, opt.SourceName)
+	if err != nil {
+		return res, err
+	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return res, fmt.Errorf("pull: %w", err)
@@ -311,7 +315,7 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 		}
 	}
 	if incremental && keyed != nil && slices.ContainsFunc(parts, func(p Part) bool { return p.Dataset == GPContact }) {
-		if _, err := conn.ExecContext(ctx, sqlFile("merge.sql", "keep diagnoses"), opt.SourceName); err != nil {
+		if _, err := conn.ExecContext(ctx, sqlFile("merge.sql", "keep diagnoses"), sid); err != nil {
 			return res, fmt.Errorf("keep the diagnoses of changed contacts: %w", err)
 		}
 	}
@@ -387,10 +391,10 @@ func load(ctx context.Context, db *store.DB, src Source, parts []Part, id int64,
 		return res, fmt.Errorf("begin load: %w", err)
 	}
 	defer tx.Rollback()
-	if err := checkPopulationOwner(ctx, tx, parts, opt.SourceName); err != nil {
+	if err := checkPopulationOwner(ctx, tx, parts, sid); err != nil {
 		return res, err
 	}
-	if err := merge(ctx, tx, parts, opt.SourceName, keyed != nil, incremental); err != nil {
+	if err := merge(ctx, tx, parts, sid, keyed != nil, incremental); err != nil {
 		return res, err
 	}
 	if refs {

@@ -43,6 +43,7 @@ func loadRaw(ctx context.Context, conn *sql.Conn, src Source, p Part) error {
 		}
 		var q string
 		var firstLine int
+		typedStaged := false
 		if strings.HasSuffix(path, ".parquet") {
 			q = `CREATE OR REPLACE TEMP TABLE ` + raw + ` AS SELECT * FROM read_parquet(?)`
 			firstLine = 1
@@ -51,9 +52,16 @@ func loadRaw(ctx context.Context, conn *sql.Conn, src Source, p Part) error {
 			for i, h := range header {
 				cols[i] = "'" + h + "': 'VARCHAR'"
 			}
-			q = `CREATE OR REPLACE TEMP TABLE ` + raw + ` AS SELECT * FROM read_csv(?, header = true, auto_detect = false,
+			from := `read_csv(?, header = true, auto_detect = false,
 				delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false,
 				columns = {` + strings.Join(cols, ", ") + `})`
+			q = `CREATE OR REPLACE TEMP TABLE ` + raw + ` AS SELECT * FROM ` + from
+			if typed := typedSQL(p.Dataset, "", from); typed != "" {
+				// Staged typed, straight from the file: the view adds
+				// nothing but the line.
+				q = `CREATE OR REPLACE TEMP TABLE ` + raw + ` AS ` + typed
+				typedStaged = true
+			}
 			firstLine = 2
 		}
 		if _, err := conn.ExecContext(ctx, q, path); err != nil {
@@ -61,7 +69,11 @@ func loadRaw(ctx context.Context, conn *sql.Conn, src Source, p Part) error {
 		}
 		// A freshly created table's rowids follow insertion order, and
 		// DuckDB preserves the file's order on insert.
-		_, err = conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT rowid + %d AS line, * FROM %s`, view, firstLine, raw))
+		lined := fmt.Sprintf(`SELECT rowid + %d AS line, * FROM %s`, firstLine, raw)
+		if typed := typedSQL(p.Dataset, "line, ", "("+lined+")"); typed != "" && !typedStaged {
+			lined = typed
+		}
+		_, err = conn.ExecContext(ctx, `CREATE OR REPLACE TEMP VIEW `+view+` AS `+lined)
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", p.Name, err)
 		}
@@ -95,8 +107,24 @@ func loadRaw(ctx context.Context, conn *sql.Conn, src Source, p Part) error {
 	if err != nil {
 		return err
 	}
-	_, err = conn.ExecContext(ctx, `CREATE OR REPLACE TEMP VIEW `+view+` AS SELECT * FROM `+raw)
+	staged := `SELECT * FROM ` + raw
+	if typed := typedSQL(p.Dataset, "line, ", raw); typed != "" {
+		staged = typed
+	}
+	_, err = conn.ExecContext(ctx, `CREATE OR REPLACE TEMP VIEW `+view+` AS `+staged)
 	return err
+}
+
+// typedSQL is the query that types dataset ds's staged text values
+// (load.sql, "typed <dataset>"), reading the relation from and passing
+// line through as given, or "" for a dataset whose check types its values
+// itself. Every path that stages a dataset gives its check the same view.
+func typedSQL(ds Dataset, line, from string) string {
+	if ds != GPContact {
+		return ""
+	}
+	q := strings.TrimSpace(sqlFile("load.sql", "typed "+string(ds)))
+	return strings.NewReplacer("{line}", line, "{from}", from).Replace(q)
 }
 
 // firstSentence keeps the first line of a DuckDB error (the later lines

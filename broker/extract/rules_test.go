@@ -78,6 +78,23 @@ func TestEveryValidationRuleQuarantinesWithItsFieldAndReason(t *testing.T) {
 			{girl + ",4601,2019-01-05,R29,fastlege,konsultasjon", "", ""},
 			{girl + ",4601,2019-01-05,R74,fastlege,enkel", "", ""},
 			{girl + ",4601,2019-01-05,R29,fastlege,konsultasjon", "", "duplicate of line 9"},
+			// Every rule of the contacts' check, which reads the values
+			// typed as they were staged (load.sql, "typed gp_contact").
+			{",4601,2019-01-05,R74,fastlege,konsultasjon", "fodselsnummer", "is missing"},
+			{badCheck + ",4601,2019-01-05,R74,fastlege,konsultasjon", "fodselsnummer", "check digits do not match"},
+			{girl + ",,2019-01-05,R74,fastlege,konsultasjon", "kommunenummer", "is missing"},
+			{girl + ",0301,2019-01-05,R74,fastlege,konsultasjon", "kommunenummer", "is not a municipality of the collaboration"},
+			{girl + ",0301,2019-13-05,Q99,sykehus,brev", "kommunenummer", "is not a municipality of the collaboration"},
+			{girl + ",4601,,R74,fastlege,konsultasjon", "kontaktdato", "is missing"},
+			{girl + ",4601,2019-1-5,R74,fastlege,konsultasjon", "kontaktdato", "is not a date in the form YYYY-MM-DD"},
+			{girl + ",4601,05.01.2019,R74,fastlege,konsultasjon", "kontaktdato", "is not a date in the form YYYY-MM-DD"},
+			{girl + ",4601,1849-01-05,R74,fastlege,konsultasjon", "kontaktdato", "is before 1850"},
+			{girl + ",4601,2999-01-05,R74,fastlege,konsultasjon", "kontaktdato", "is in the future"},
+			{girl + ",4601,2009-01-05,R74,fastlege,konsultasjon", "kontaktdato", "is before the person's birth"},
+			{girl + ",4601,2019-02-05,,fastlege,konsultasjon", "icpc2", "is missing"},
+			{girl + ",4601,2019-02-05,R74,,konsultasjon", "tjeneste", "is missing"},
+			{girl + ",4601,2019-02-05,R74,legevakt,", "kontakttype", "is missing"},
+			{girl + ",4601,2019-02-05,R74,legevakt,sykebesok", "", ""},
 		},
 		FileCare: {
 			{girl + ",4601,hjemmesykepleie,2020-01-01,2099-12-31", "", ""},
@@ -100,56 +117,64 @@ func TestEveryValidationRuleQuarantinesWithItsFieldAndReason(t *testing.T) {
 		}
 		writeFile(t, dir, l.File+".csv", b.String())
 	}
-	db := openDB(t)
-	today := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	res, err := Pull(context.Background(), db, NewFileDrop(dir), Options{Key: testKey, Now: func() time.Time { return today }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := db.Query(`SELECT file, line, field, reason FROM quarantine ORDER BY file, line`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	got := map[string]want{}
-	for rows.Next() {
-		var w want
-		var line int64
-		rows.Scan(&w.file, &line, &w.field, &w.reason)
-		got[w.file+":"+strconv.FormatInt(line, 10)] = w
-	}
-	for k, w := range wants {
-		g, ok := got[k]
-		if !ok {
-			t.Errorf("%s: not quarantined, want %s %q", k, w.field, w.reason)
-			continue
-		}
-		if g != w {
-			t.Errorf("%s: quarantined as %s %q, want %s %q", k, g.field, g.reason, w.field, w.reason)
-		}
-	}
-	for k, g := range got {
-		if _, ok := wants[k]; !ok {
-			t.Errorf("%s: clean row quarantined as %s %q", k, g.field, g.reason)
-		}
-	}
-	if res.Quarantined != int64(len(wants)) {
-		t.Errorf("result counts %d quarantined, want %d", res.Quarantined, len(wants))
-	}
-	// The clean rows arrive in the tables with catalogue codes.
-	checks := map[string]int64{
-		`SELECT count(*) FROM person`: 3,
-		`SELECT count(*) FROM person WHERE sex = 'F' AND birth_year = 2010 AND birth_month = 3`:                       1,
-		`SELECT count(*) FROM residence WHERE district = '460103'`:                                                    1,
-		`SELECT count(*) FROM growth WHERE check_type = 'grade3'`:                                                     1,
-		`SELECT count(*) FROM gp_contact WHERE service = 'gp' AND contact_type = 'consultation'`:                      2,
-		`SELECT count(*) FROM gp_contact`:                                                                             3,
-		`SELECT count(*) FROM care_decision WHERE service_type = 'home_nursing' AND decision_end = DATE '2099-12-31'`: 1,
-	}
-	for q, want := range checks {
-		if n := count(t, db, q); n != want {
-			t.Errorf("%s = %d, want %d", q, n, want)
-		}
+	// The CSV path stages the contacts typed straight from the file; a
+	// source without a local file is staged as text through the appender
+	// and typed by its view. Both must quarantine alike.
+	for name, src := range map[string]Source{"csv": NewFileDrop(dir), "streamed": streamOnly{NewFileDrop(dir)}} {
+		t.Run(name, func(t *testing.T) {
+			db := openDB(t)
+			today := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			res, err := Pull(context.Background(), db, src, Options{Key: testKey, Now: func() time.Time { return today }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := db.Query(`SELECT file, line, field, reason FROM quarantine ORDER BY file, line`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			got := map[string]want{}
+			for rows.Next() {
+				var w want
+				var line int64
+				rows.Scan(&w.file, &line, &w.field, &w.reason)
+				got[w.file+":"+strconv.FormatInt(line, 10)] = w
+			}
+			for k, w := range wants {
+				g, ok := got[k]
+				if !ok {
+					t.Errorf("%s: not quarantined, want %s %q", k, w.field, w.reason)
+					continue
+				}
+				if g != w {
+					t.Errorf("%s: quarantined as %s %q, want %s %q", k, g.field, g.reason, w.field, w.reason)
+				}
+			}
+			for k, g := range got {
+				if _, ok := wants[k]; !ok {
+					t.Errorf("%s: clean row quarantined as %s %q", k, g.field, g.reason)
+				}
+			}
+			if res.Quarantined != int64(len(wants)) {
+				t.Errorf("result counts %d quarantined, want %d", res.Quarantined, len(wants))
+			}
+			// The clean rows arrive in the tables with catalogue codes.
+			checks := map[string]int64{
+				`SELECT count(*) FROM person`: 3,
+				`SELECT count(*) FROM person WHERE sex = 'F' AND birth_year = 2010 AND birth_month = 3`:  1,
+				`SELECT count(*) FROM residence WHERE district = '460103'`:                               1,
+				`SELECT count(*) FROM growth WHERE check_type = 'grade3'`:                                1,
+				`SELECT count(*) FROM gp_contact WHERE service = 'gp' AND contact_type = 'consultation'`: 2,
+				`SELECT count(*) FROM gp_contact`:                                                        4,
+				`SELECT count(*) FROM gp_contact WHERE service = 'emergency' AND contact_type = 'home_visit' AND contact_date = DATE '2019-02-05' AND icpc2 = 'R74' AND municipality = '4601'`: 1,
+				`SELECT count(*) FROM care_decision WHERE service_type = 'home_nursing' AND decision_end = DATE '2099-12-31'`:                                                                  1,
+			}
+			for q, want := range checks {
+				if n := count(t, db, q); n != want {
+					t.Errorf("%s = %d, want %d", q, n, want)
+				}
+			}
+		})
 	}
 }
 

@@ -36,8 +36,8 @@ type SourceState struct {
 	Rows map[string]int64
 }
 
-// pulledTables are the tables a pull fills, each with its src and rid
-// columns (migration 0007).
+// pulledTables are the tables a pull fills, each with its rid (migration
+// 0007) and sid (0009) columns.
 var pulledTables = []string{"person", "residence", "growth", "vaccination", "gp_contact", "care_decision"}
 
 // ReadSourceState reads the registry's state of the source called name
@@ -69,7 +69,7 @@ func ReadSourceState(ctx context.Context, db *store.DB, name string) (SourceStat
 	}
 	for _, t := range pulledTables {
 		var n int64
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+t+` WHERE src = ?`, name).Scan(&n); err != nil {
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+t+` WHERE sid = (SELECT sid FROM source_key WHERE name = ?)`, name).Scan(&n); err != nil {
 			return st, fmt.Errorf("count the rows of source %q: %w", name, err)
 		}
 		if n > 0 {

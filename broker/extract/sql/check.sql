@@ -84,31 +84,32 @@ CROSS JOIN pull_ctx c
 LEFT JOIN ident i ON i.fnr = r.fodselsnummer;
 
 -- name: gp_contact
--- The largest dataset: about 12 million rows at cluster scale. Its codes
--- are kept as ENUM values (a failing row's are NULL: only its line and
--- problem are used).
+-- The largest dataset: about 12 million rows at cluster scale. Its view
+-- carries the values already typed (load.sql, "typed gp_contact"): the
+-- codes as the ENUM types they are stored as, NULL where a text did not
+-- convert, and the text only for those, so every condition tests the typed
+-- value first. A failing row's values are NULL: only its line and problem
+-- are used.
 CREATE OR REPLACE TEMP TABLE chk_gp_contact AS
 SELECT r.line, i.pid, r.muni_e AS municipality, r.on_ AS contact_date,
        r.icpc_e AS icpc2, r.svc AS service, r.ct AS contact_type,
        CASE
-           WHEN i.pid IS NOT NULL AND r.muni_ok AND r.icpc_ok AND r.svc IS NOT NULL AND r.ct IS NOT NULL
-                AND r.on_ <= c.today AND r.on_ >= i.birth AND length(r.kontaktdato) = 10 AND r.kontaktdato[5] = '-' THEN NULL
+           WHEN i.pid IS NOT NULL AND r.muni_e IS NOT NULL AND r.icpc_e IS NOT NULL AND r.svc IS NOT NULL AND r.ct IS NOT NULL
+                AND r.on_ <= c.today AND r.on_ >= i.birth AND r.on_ >= DATE '1850-01-01' THEN NULL
            WHEN coalesce(r.fodselsnummer, '') = '' THEN 'fodselsnummer|is missing'
            WHEN i.problem IS NOT NULL THEN 'fodselsnummer|' || i.problem
-           WHEN coalesce(r.kommunenummer, '') = '' THEN 'kommunenummer|is missing'
-           WHEN NOT r.muni_ok THEN 'kommunenummer|is not a municipality of the collaboration'
-           WHEN bad_date(r.kontaktdato, r.on_, c.today, i.birth) THEN 'kontaktdato|' || date_problem(r.kontaktdato, c.today, i.birth)
-           WHEN coalesce(r.icpc2, '') = '' THEN 'icpc2|is missing'
-           WHEN NOT r.icpc_ok THEN 'icpc2|is not an ICPC-2 symptom or diagnosis code'
-           WHEN coalesce(r.tjeneste, '') = '' THEN 'tjeneste|is missing'
+           WHEN r.muni_e IS NULL AND coalesce(r.kommunenummer, '') = '' THEN 'kommunenummer|is missing'
+           WHEN r.muni_e IS NULL THEN 'kommunenummer|is not a municipality of the collaboration'
+           WHEN r.on_ IS NULL OR r.on_ > c.today OR r.on_ < DATE '1850-01-01' OR (i.birth IS NOT NULL AND r.on_ < i.birth)
+               THEN 'kontaktdato|' || date_problem(coalesce(r.kontaktdato, strftime(r.on_, '%Y-%m-%d')), c.today, i.birth)
+           WHEN r.icpc_e IS NULL AND coalesce(r.icpc2, '') = '' THEN 'icpc2|is missing'
+           WHEN r.icpc_e IS NULL THEN 'icpc2|is not an ICPC-2 symptom or diagnosis code'
+           WHEN r.svc IS NULL AND coalesce(r.tjeneste, '') = '' THEN 'tjeneste|is missing'
            WHEN r.svc IS NULL THEN 'tjeneste|has an unknown code'
-           WHEN coalesce(r.kontakttype, '') = '' THEN 'kontakttype|is missing'
+           WHEN r.ct IS NULL AND coalesce(r.kontakttype, '') = '' THEN 'kontakttype|is missing'
            WHEN r.ct IS NULL THEN 'kontakttype|has an unknown code'
        END AS problem
-FROM (SELECT *, icpc_e IS NOT NULL AS icpc_ok, muni_e IS NOT NULL AS muni_ok
-      FROM (SELECT *, try_cast(kontaktdato AS DATE) AS on_, service_code(tjeneste) AS svc, contact_code(kontakttype) AS ct,
-                   icpc2_code(icpc2) AS icpc_e, municipality_code(kommunenummer) AS muni_e
-            FROM src_gp_contact)) r
+FROM src_gp_contact r
 CROSS JOIN pull_ctx c
 LEFT JOIN ident i ON i.fnr = r.fodselsnummer;
 
