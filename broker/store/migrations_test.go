@@ -41,7 +41,7 @@ func openAt(t *testing.T, path string, version int) *sql.DB {
 }
 
 // Migration 0009 replaces each pulled row's source name by its key: rows
-// keep their source, one-off pulls ('') are key 0, every name the registry
+// keep their source, one-off pulls (”) are key 0, every name the registry
 // knows gets a key, and a row inserted without one is a one-off pull's.
 func TestSourceNamesBecomeKeysAndRowsKeepTheirSource(t *testing.T) {
 	ctx := context.Background()
