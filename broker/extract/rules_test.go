@@ -64,6 +64,7 @@ func TestEveryValidationRuleQuarantinesWithItsFieldAndReason(t *testing.T) {
 			{girl + ",4601,MMR,3,2011-06-20", "dose", "is not a dose of the programme for this vaccine"},
 			{girl + ",4601,MMR,,2011-06-20", "dose", "is missing"},
 			{girl + ",,MMR,1,2011-06-20", "kommunenummer", "is missing"},
+			{girl + ",4601,MMR,1,2011/06/20", "vaksinasjonsdato", "is not a date in the form YYYY-MM-DD"},
 		},
 		FileContacts: {
 			{girl + ",4601,2019-01-05,R74,fastlege,konsultasjon", "", ""},
@@ -88,6 +89,8 @@ func TestEveryValidationRuleQuarantinesWithItsFieldAndReason(t *testing.T) {
 			{girl + ",4601,,R74,fastlege,konsultasjon", "kontaktdato", "is missing"},
 			{girl + ",4601,2019-1-5,R74,fastlege,konsultasjon", "kontaktdato", "is not a date in the form YYYY-MM-DD"},
 			{girl + ",4601,05.01.2019,R74,fastlege,konsultasjon", "kontaktdato", "is not a date in the form YYYY-MM-DD"},
+			{girl + ",4601,2019/01/05,R74,fastlege,konsultasjon", "kontaktdato", "is not a date in the form YYYY-MM-DD"},
+			{girl + ",4601,2019-01/05,R74,fastlege,konsultasjon", "kontaktdato", "is not a date in the form YYYY-MM-DD"},
 			{girl + ",4601,1849-01-05,R74,fastlege,konsultasjon", "kontaktdato", "is before 1850"},
 			{girl + ",4601,2999-01-05,R74,fastlege,konsultasjon", "kontaktdato", "is in the future"},
 			{girl + ",4601,2009-01-05,R74,fastlege,konsultasjon", "kontaktdato", "is before the person's birth"},

@@ -66,7 +66,7 @@ SELECT r.line, i.pid, r.kommunenummer AS municipality, CASE WHEN r.doses IS NOT 
        r.dn::TINYINT AS dose, r.on_ AS vaccinated_on,
        CASE
            WHEN i.pid IS NOT NULL AND r.muni_ok AND r.dn BETWEEN 1 AND r.doses
-                AND r.on_ <= c.today AND r.on_ >= i.birth AND length(r.vaksinasjonsdato) = 10 AND r.vaksinasjonsdato[5] = '-' THEN NULL
+                AND r.on_ <= c.today AND r.on_ >= i.birth AND r.vaksinasjonsdato LIKE '____-__-__' THEN NULL
            WHEN coalesce(r.fodselsnummer, '') = '' THEN 'fodselsnummer|is missing'
            WHEN i.problem IS NOT NULL THEN 'fodselsnummer|' || i.problem
            WHEN coalesce(r.kommunenummer, '') = '' THEN 'kommunenummer|is missing'
@@ -101,7 +101,8 @@ SELECT r.line, i.pid, r.muni_e AS municipality, r.on_ AS contact_date,
            WHEN r.muni_e IS NULL AND coalesce(r.kommunenummer, '') = '' THEN 'kommunenummer|is missing'
            WHEN r.muni_e IS NULL THEN 'kommunenummer|is not a municipality of the collaboration'
            WHEN r.on_ IS NULL OR r.on_ > c.today OR r.on_ < DATE '1850-01-01' OR (i.birth IS NOT NULL AND r.on_ < i.birth)
-               THEN 'kontaktdato|' || date_problem(coalesce(r.kontaktdato, strftime(r.on_, '%Y-%m-%d')), c.today, i.birth)
+               THEN 'kontaktdato|' || coalesce(date_problem(coalesce(r.kontaktdato, strftime(r.on_, '%Y-%m-%d')), c.today, i.birth),
+                                               'is not a date in the form YYYY-MM-DD')
            WHEN r.icpc_e IS NULL AND coalesce(r.icpc2, '') = '' THEN 'icpc2|is missing'
            WHEN r.icpc_e IS NULL THEN 'icpc2|is not an ICPC-2 symptom or diagnosis code'
            WHEN r.svc IS NULL AND coalesce(r.tjeneste, '') = '' THEN 'tjeneste|is missing'
