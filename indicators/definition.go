@@ -349,7 +349,7 @@ func compileCondition(d *Definition, c *Condition, numerator bool) (*condition, 
 				bad("icpc2_in", "%q is not an ICPC-2 symptom or diagnosis code", code)
 			}
 		}
-		out.filters = append(out.filters, "icpc2 IN ("+placeholders(len(c.ICPC2In))+")")
+		out.filters = append(out.filters, "icpc2 IN ("+enumPlaceholders("icpc2_enum", len(c.ICPC2In))+")")
 		for _, code := range c.ICPC2In {
 			out.args = append(out.args, code)
 		}
@@ -361,16 +361,25 @@ func compileCondition(d *Definition, c *Condition, numerator bool) (*condition, 
 			if !chapters[ch] {
 				bad("icpc2_chapter", "%q is not an ICPC-2 chapter", ch)
 			}
-			out.args = append(out.args, ch)
 		}
-		out.filters = append(out.filters, "substr(icpc2, 1, 1) IN ("+placeholders(len(c.ICPC2Chapter))+")")
+		// A chapter is a range of the stored ENUM, whose values are the
+		// catalogue's codes in sorted order (migration 0008): comparing
+		// positions is what the hand-written SQL's constants compile to,
+		// where substr would turn 12 million codes back into text.
+		var ranges []string
+		for _, ch := range c.ICPC2Chapter {
+			first, last := chapterRange(ch)
+			ranges = append(ranges, "icpc2 BETWEEN TRY_CAST(? AS icpc2_enum) AND TRY_CAST(? AS icpc2_enum)")
+			out.args = append(out.args, first, last)
+		}
+		out.filters = append(out.filters, "("+strings.Join(ranges, " OR ")+")")
 	}
 	if c.Service != "" {
 		use("gp_contact", "service")
 		if !catalog.Set(catalog.Services)[c.Service] {
 			bad("service", "%q is not a service (want gp or emergency)", c.Service)
 		}
-		out.filters = append(out.filters, "service = ?")
+		out.filters = append(out.filters, "service = TRY_CAST(? AS gp_service_enum)")
 		out.args = append(out.args, c.Service)
 	}
 	if len(c.ContactType) > 0 {
@@ -381,7 +390,7 @@ func compileCondition(d *Definition, c *Condition, numerator bool) (*condition, 
 			}
 			out.args = append(out.args, ct)
 		}
-		out.filters = append(out.filters, "contact_type IN ("+placeholders(len(c.ContactType))+")")
+		out.filters = append(out.filters, "contact_type IN ("+enumPlaceholders("contact_type_enum", len(c.ContactType))+")")
 	}
 	if c.GrowthCheck != "" {
 		use("growth", "growth_check")
@@ -455,6 +464,28 @@ func compileCondition(d *Definition, c *Condition, numerator bool) (*condition, 
 		return nil, errs[0]
 	}
 	return out, nil
+}
+
+// enumPlaceholders binds n codes as values of the stored ENUM type typ
+// (migration 0008), so that DuckDB compares the stored one- or two-byte
+// values instead of turning each row's code into text. TRY_CAST keeps the
+// meaning of a text comparison: a code outside the type matches nothing.
+func enumPlaceholders(typ string, n int) string {
+	return strings.TrimSuffix(strings.Repeat("TRY_CAST(? AS "+typ+"), ", n), ", ")
+}
+
+// chapterRange is the first and last code of ICPC-2 chapter ch.
+func chapterRange(ch string) (first, last string) {
+	for _, code := range catalog.ICPC2Codes() {
+		if code[:1] != ch {
+			continue
+		}
+		if first == "" {
+			first = code
+		}
+		last = code
+	}
+	return first, last
 }
 
 func placeholders(n int) string {
