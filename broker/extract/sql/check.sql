@@ -87,8 +87,8 @@ LEFT JOIN ident i ON i.fnr = r.fodselsnummer;
 -- The largest dataset: about 12 million rows at cluster scale. Its view
 -- carries the values already typed (load.sql, "typed gp_contact"): the
 -- codes as the ENUM types they are stored as, NULL where a text did not
--- convert, and the text only for those, so every condition tests the typed
--- value first. A failing row's values are NULL: only its line and problem
+-- convert, and the texts (a list in the file's column order) only for such
+-- rows, so every condition tests the typed value first. A failing row's values are NULL: only its line and problem
 -- are used.
 CREATE OR REPLACE TEMP TABLE chk_gp_contact AS
 SELECT r.line, i.pid, r.muni_e AS municipality, r.on_ AS contact_date,
@@ -98,16 +98,16 @@ SELECT r.line, i.pid, r.muni_e AS municipality, r.on_ AS contact_date,
                 AND r.on_ <= c.today AND r.on_ >= i.birth AND r.on_ >= DATE '1850-01-01' THEN NULL
            WHEN coalesce(r.fodselsnummer, '') = '' THEN 'fodselsnummer|is missing'
            WHEN i.problem IS NOT NULL THEN 'fodselsnummer|' || i.problem
-           WHEN r.muni_e IS NULL AND coalesce(r.kommunenummer, '') = '' THEN 'kommunenummer|is missing'
+           WHEN r.muni_e IS NULL AND coalesce(r.texts[1], '') = '' THEN 'kommunenummer|is missing'
            WHEN r.muni_e IS NULL THEN 'kommunenummer|is not a municipality of the collaboration'
            WHEN r.on_ IS NULL OR r.on_ > c.today OR r.on_ < DATE '1850-01-01' OR (i.birth IS NOT NULL AND r.on_ < i.birth)
-               THEN 'kontaktdato|' || coalesce(date_problem(coalesce(r.kontaktdato, strftime(r.on_, '%Y-%m-%d')), c.today, i.birth),
+               THEN 'kontaktdato|' || coalesce(date_problem(coalesce(r.texts[2], strftime(r.on_, '%Y-%m-%d')), c.today, i.birth),
                                                'is not a date in the form YYYY-MM-DD')
-           WHEN r.icpc_e IS NULL AND coalesce(r.icpc2, '') = '' THEN 'icpc2|is missing'
+           WHEN r.icpc_e IS NULL AND coalesce(r.texts[3], '') = '' THEN 'icpc2|is missing'
            WHEN r.icpc_e IS NULL THEN 'icpc2|is not an ICPC-2 symptom or diagnosis code'
-           WHEN r.svc IS NULL AND coalesce(r.tjeneste, '') = '' THEN 'tjeneste|is missing'
+           WHEN r.svc IS NULL AND coalesce(r.texts[4], '') = '' THEN 'tjeneste|is missing'
            WHEN r.svc IS NULL THEN 'tjeneste|has an unknown code'
-           WHEN r.ct IS NULL AND coalesce(r.kontakttype, '') = '' THEN 'kontakttype|is missing'
+           WHEN r.ct IS NULL AND coalesce(r.texts[5], '') = '' THEN 'kontakttype|is missing'
            WHEN r.ct IS NULL THEN 'kontakttype|has an unknown code'
        END AS problem
 FROM src_gp_contact r

@@ -66,17 +66,16 @@ SELECT 'care' AS dataset, line, first FROM (
 -- The contacts' values typed as they are staged: 12 million rows of six
 -- texts cost more to keep in a working table than the same rows as an
 -- identity number, a date and four ENUM codes, and each value is then
--- converted once. A text is kept only where its value did not convert (or
--- is a date before 1850), for the check's message. raw.go fills in the
--- staged relation and whether a line column passes through.
+-- converted once. The texts are kept, as one list in the order of the
+-- file's columns (kommunenummer, kontaktdato, icpc2, tjeneste,
+-- kontakttype), only for a row where a value did not convert (or is a date
+-- before 1850), for the check's message. raw.go fills in the staged
+-- relation and whether a line column passes through.
 -- The date must be written YYYY-MM-DD (the form checked before the cast,
 -- which would also take 2015-1-5).
-SELECT {line}fodselsnummer,
-       muni_e, CASE WHEN muni_e IS NULL THEN kommunenummer END AS kommunenummer,
-       on_, CASE WHEN on_ IS NULL OR on_ < DATE '1850-01-01' THEN kontaktdato END AS kontaktdato,
-       icpc_e, CASE WHEN icpc_e IS NULL THEN icpc2 END AS icpc2,
-       svc, CASE WHEN svc IS NULL THEN tjeneste END AS tjeneste,
-       ct, CASE WHEN ct IS NULL THEN kontakttype END AS kontakttype
+SELECT {line}fodselsnummer, muni_e, on_, icpc_e, svc, ct,
+       CASE WHEN muni_e IS NULL OR on_ IS NULL OR on_ < DATE '1850-01-01' OR icpc_e IS NULL OR svc IS NULL OR ct IS NULL
+            THEN [kommunenummer, kontaktdato, icpc2, tjeneste, kontakttype] END AS texts
 FROM (SELECT *, municipality_code(kommunenummer) AS muni_e,
              CASE WHEN kontaktdato LIKE '____-__-__' THEN try_cast(kontaktdato AS DATE) END AS on_,
              icpc2_code(icpc2) AS icpc_e, service_code(tjeneste) AS svc, contact_code(kontakttype) AS ct
