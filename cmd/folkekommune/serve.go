@@ -75,7 +75,9 @@ one at a time, and reports them to admins under /api/v1/sources and
 Configuration comes from flags, then the environment (FOLKEKOMMUNE_DATA,
 FOLKEKOMMUNE_ADDR, FOLKEKOMMUNE_POLICY_DIR, FOLKEKOMMUNE_MAX_BODY,
 FOLKEKOMMUNE_PSEUDONYM_KEY, FOLKEKOMMUNE_SOURCES), then defaults. SIGINT or SIGTERM stops taking
-connections and lets requests in flight finish.`,
+connections and lets requests in flight finish. The Go garbage collector's
+target is GOGC=400 unless GOGC is set (policy decisions' tail latency is the
+collector's; see policies/README.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.Validate(); err != nil {
