@@ -2,43 +2,9 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
-
-	duckdb "github.com/duckdb/duckdb-go/v2"
 )
-
-// openAt creates a database file with the migrations up to version only,
-// as an older broker left it.
-func openAt(t *testing.T, path string, version int) *sql.DB {
-	t.Helper()
-	connector, err := duckdb.NewConnector(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(connector)
-	all, err := Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE schema_migration (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,
-		applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range all {
-		if m.Version > version {
-			break
-		}
-		if _, err := db.Exec(m.SQL); err != nil {
-			t.Fatalf("migration %d: %v", m.Version, err)
-		}
-		if _, err := db.Exec(`INSERT INTO schema_migration (version, name) VALUES (?, ?)`, m.Version, m.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return db
-}
 
 // Migration 0009 replaces each pulled row's source name by its key: rows
 // keep their source, one-off pulls (”) are key 0, every name the registry
@@ -46,7 +12,10 @@ func openAt(t *testing.T, path string, version int) *sql.DB {
 func TestSourceNamesBecomeKeysAndRowsKeepTheirSource(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.duckdb")
-	old := openAt(t, path, 8)
+	old, err := open(ctx, path, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, q := range []string{
 		`INSERT INTO person (pid, birth_year, birth_month, sex, record_key, src) VALUES (1, 1990, 1, 'F', 7, 'register'), (2, 1991, 2, 'M', 8, '')`,
 		`INSERT INTO gp_contact (pid, municipality, contact_date, icpc2, service, contact_type, src, rid)
@@ -65,6 +34,9 @@ func TestSourceNamesBecomeKeysAndRowsKeepTheirSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	if v, err := db.SchemaVersion(ctx); err != nil || v < 9 {
+		t.Fatalf("schema version %d (%v) after reopening, want 9 or later", v, err)
+	}
 	keys := map[string]int{}
 	rows, err := db.Query(`SELECT name, sid FROM source_key`)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path"
@@ -43,6 +44,12 @@ type DB struct {
 // every pending migration. An empty path opens a private in-memory database,
 // which tests use.
 func Open(ctx context.Context, dbPath string) (*DB, error) {
+	return open(ctx, dbPath, math.MaxInt)
+}
+
+// open is Open with the migrations applied up to version upTo only, which
+// is how tests make the database an older broker left.
+func open(ctx context.Context, dbPath string, upTo int) (*DB, error) {
 	// A new file takes DuckDB's newest storage format: with the default
 	// (compatible back to v0.10.2) every string column is analysed for the
 	// old dictionary and FSST codecs as well as their successor DICT_FSST,
@@ -65,7 +72,7 @@ func Open(ctx context.Context, dbPath string) (*DB, error) {
 			return nil, fmt.Errorf("set DuckDB memory limit %q (from %s): %w", limit, MemoryLimitEnv, err)
 		}
 	}
-	if err := db.migrate(ctx); err != nil {
+	if err := db.migrate(ctx, upTo); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -274,7 +281,7 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
-func (db *DB) migrate(ctx context.Context) error {
+func (db *DB) migrate(ctx context.Context, upTo int) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migration (
 		version INTEGER PRIMARY KEY,
 		name VARCHAR NOT NULL,
@@ -291,7 +298,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	applied := 0
 	for _, m := range all {
-		if m.Version <= current {
+		if m.Version <= current || m.Version > upTo {
 			continue
 		}
 		applied++
